@@ -1,0 +1,63 @@
+"""fairseq's ``mmap`` indexed dataset format (``.bin`` + ``.idx``), written with numpy alone.
+
+Beam workers write the binarized shards themselves; this writer keeps torch and fairseq out of the
+worker image. fairseq's ``data_utils.load_indexed_dataset(prefix, dictionary)`` reads the result.
+Layout of ``.idx``: magic ``MMIDIDX\\0\\0``, version 1 (u64), dtype code (u8), row count (u64),
+row sizes (int32), byte offsets of rows in ``.bin`` (int64).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+_MAGIC = b"MMIDIDX\x00\x00"
+_DTYPE_CODES = {np.dtype(np.uint16): 8, np.dtype(np.int32): 4, np.dtype(np.int64): 5}
+
+
+def best_dtype(vocab_size: int) -> np.dtype:
+    """The dtype fairseq-preprocess picks for a vocabulary (uint16 below 65,500 symbols)."""
+    return np.dtype(np.uint16) if vocab_size < 65500 else np.dtype(np.int32)
+
+
+def write_indexed(prefix: str | Path, rows: Iterable[Sequence[int]], vocab_size: int) -> int:
+    """Write ``prefix.bin``/``prefix.idx`` from rows of token ids; returns the number of rows."""
+    dtype = best_dtype(vocab_size)
+    sizes: list[int] = []
+    with open(f"{prefix}.bin", "wb") as data:
+        for row in rows:
+            array = np.asarray(row, dtype=np.int64)
+            if array.size and (array.min() < 0 or array.max() >= vocab_size):
+                raise ValueError(f"{prefix}: token id outside a vocabulary of {vocab_size}")
+            data.write(array.astype(dtype).tobytes(order="C"))
+            sizes.append(int(array.size))
+    sizes_array = np.asarray(sizes, dtype=np.int32)
+    pointers = np.zeros(len(sizes), dtype=np.int64)
+    if len(sizes) > 1:
+        np.cumsum(sizes_array[:-1].astype(np.int64) * dtype.itemsize, out=pointers[1:])
+    with open(f"{prefix}.idx", "wb") as index:
+        index.write(_MAGIC)
+        index.write(struct.pack("<Q", 1))
+        index.write(struct.pack("<B", _DTYPE_CODES[dtype]))
+        index.write(struct.pack("<Q", len(sizes)))
+        index.write(sizes_array.tobytes(order="C"))
+        index.write(pointers.tobytes(order="C"))
+    return len(sizes)
+
+
+def read_indexed(prefix: str | Path) -> list[np.ndarray]:
+    """All rows of ``prefix.bin``/``.idx`` (for tests and inspection; fairseq reads them lazily)."""
+    with open(f"{prefix}.idx", "rb") as index:
+        if index.read(9) != _MAGIC:
+            raise ValueError(f"{prefix}.idx: not a fairseq mmap index")
+        (version,) = struct.unpack("<Q", index.read(8))
+        (code,) = struct.unpack("<B", index.read(1))
+        (count,) = struct.unpack("<Q", index.read(8))
+        dtype = {v: k for k, v in _DTYPE_CODES.items()}[code]
+        sizes = np.frombuffer(index.read(4 * count), dtype=np.int32)
+        pointers = np.frombuffer(index.read(8 * count), dtype=np.int64)
+    data = np.fromfile(f"{prefix}.bin", dtype=dtype)
+    return [data[p // dtype.itemsize : p // dtype.itemsize + s].astype(np.int64) for p, s in zip(pointers, sizes)]

@@ -1,0 +1,263 @@
+"""The KILM sequence format: the one place that knows how a knowledge span is written and masked.
+
+A knowledge-infilled window, as text::
+
+    ... the <ent> Joker </ent><ent_desc> Joker (character) <sep> Fictional character </ent_desc>'s ...
+
+One space sits inside each boundary of the span; the text before and after is untouched, so removing
+the span (and those delimiter spaces) gives back the original window exactly. The source (encoder
+input) has the whole knowledge span ``title <sep> description`` replaced by one ``<mask>``.
+
+Token ids are built from the *structure* (left text, mention, title, description, right text), never by
+re-tokenizing the text form, so the mention keeps the tokens it has in running text: a space that
+precedes the mention is encoded with it (GPT-2 style ``Ġword``), and title and description are encoded
+as words that follow a space.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ENT = "<ent>"
+ENT_END = "</ent>"
+DESC = "<ent_desc>"
+DESC_END = "</ent_desc>"
+SEP = "<sep>"
+MASK = "<mask>"
+#: The five tokens KILM adds, in the order they are appended to a base dictionary.
+SPECIAL_TOKENS: tuple[str, ...] = (ENT, ENT_END, DESC, DESC_END, SEP)
+
+#: fairseq's Dictionary reserves these four indices before the symbols of ``dict.txt``.
+FAIRSEQ_SPECIALS: tuple[str, ...] = ("<s>", "<pad>", "</s>", "<unk>")
+BOS, PAD, EOS, UNK = 0, 1, 2, 3
+
+
+def knowledge_span(title: str, description: str) -> str:
+    """The text the model learns to generate for an entity: ``title <sep> description``."""
+    return f"{title} {SEP} {description}"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A text window with one mention chosen for knowledge infilling (offsets in code points)."""
+
+    text: str
+    start: int
+    end: int
+    title: str
+    description: str
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start < self.end <= len(self.text):
+            raise ValueError(f"mention [{self.start}, {self.end}) outside a text of {len(self.text)} chars")
+
+    @property
+    def left(self) -> str:
+        return self.text[: self.start]
+
+    @property
+    def surface(self) -> str:
+        return self.text[self.start : self.end]
+
+    @property
+    def right(self) -> str:
+        return self.text[self.end :]
+
+
+def infilled_text(window: Window, *, masked: bool = False) -> str:
+    """The text form of a window with its knowledge span (or ``<mask>`` in its place)."""
+    span = MASK if masked else knowledge_span(window.title, window.description)
+    return f"{window.left}{ENT} {window.surface} {ENT_END}{DESC} {span} {DESC_END}{window.right}"
+
+
+_SPAN_RE = re.compile(
+    rf"{re.escape(ENT)} (?P<surface>.*?) {re.escape(ENT_END)}{re.escape(DESC)} (?P<span>.*?) {re.escape(DESC_END)}",
+    re.DOTALL,
+)
+
+
+def strip_knowledge(text: str) -> str:
+    """Inverse of :func:`infilled_text`: the original window, spans and delimiters removed."""
+    return _SPAN_RE.sub(lambda m: m.group("surface"), text)
+
+
+def split_knowledge_span(span: str) -> tuple[str, str]:
+    """``title <sep> description`` → (title, description); a span without ``<sep>`` is all title."""
+    title, _, description = span.partition(SEP)
+    return title.strip(), description.strip()
+
+
+def extract_generated_span(text: str) -> str:
+    """The knowledge span a model generated after ``<ent_desc>``, up to ``</ent_desc>`` or the end."""
+    if DESC in text:
+        text = text.split(DESC, 1)[1]
+    return text.split(DESC_END, 1)[0].strip()
+
+
+# --------------------------------------------------------------------------------------------------
+# Dictionary: the base model's symbols, then <mask>/language tokens/padding, then ours.
+# --------------------------------------------------------------------------------------------------
+
+
+def read_dict_symbols(path: str | Path) -> list[str]:
+    """Symbols of a fairseq ``dict.txt`` (``symbol count [#fairseq:overwrite]`` per line), in order."""
+    symbols = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            parts = line.rsplit(" ", 2) if line.endswith("#fairseq:overwrite") else line.rsplit(" ", 1)
+            if len(parts) < 2 or not parts[1].lstrip("-").isdigit():
+                raise ValueError(f"{path}:{lineno}: expected 'symbol count', got {line!r}")
+            symbols.append(parts[0])
+    return symbols
+
+
+def build_dictionary_symbols(
+    base_symbols: Sequence[str],
+    *,
+    language_tokens: Sequence[str] = (),
+    model_rows: int | None = None,
+) -> list[str]:
+    """All symbols after fairseq's four specials: base ``dict.txt``, then what the base model adds
+    itself (mBART's language tokens, ``<mask>``, ``madeupwordNNNN`` up to ``model_rows``), then the
+    five KILM tokens. No existing index moves, so resizing a checkpoint only appends rows.
+    """
+    symbols = [s for s in base_symbols if s not in FAIRSEQ_SPECIALS]
+    if any(tok in symbols for tok in SPECIAL_TOKENS):
+        # A dictionary that already ends with our tokens (a KILM output) is returned unchanged.
+        if tuple(symbols[-len(SPECIAL_TOKENS) :]) == SPECIAL_TOKENS:
+            return symbols
+        raise ValueError(f"base dictionary holds some KILM tokens out of place: {SPECIAL_TOKENS}")
+    for tok in (*language_tokens, MASK):
+        if tok not in symbols:
+            symbols.append(tok)
+    if model_rows is not None:
+        rows = len(FAIRSEQ_SPECIALS) + len(symbols)
+        if model_rows < rows:
+            raise ValueError(f"the checkpoint has {model_rows} embedding rows, fewer than its {rows} symbols")
+        symbols.extend(f"madeupword{i:04d}" for i in range(model_rows - rows))
+    return [*symbols, *SPECIAL_TOKENS]
+
+
+def write_dict(path: str | Path, symbols: Iterable[str], counts: dict[str, int] | None = None) -> None:
+    """Write a fairseq ``dict.txt``; fairseq's ``Dictionary.load`` reads it back index for index."""
+    counts = counts or {}
+    with open(path, "w", encoding="utf-8") as f:
+        for symbol in symbols:
+            f.write(f"{symbol} {counts.get(symbol, 0)}\n")
+
+
+# --------------------------------------------------------------------------------------------------
+# Ids: one function builds (source, target) for a window; one decodes ids back to the text form.
+# --------------------------------------------------------------------------------------------------
+
+EncodeFn = Callable[[str], list[int]]
+
+
+@dataclass(frozen=True)
+class SpecialIds:
+    """Dictionary indices of ``<mask>`` and the five KILM tokens."""
+
+    mask: int
+    ent: int
+    ent_end: int
+    desc: int
+    desc_end: int
+    sep: int
+
+    @classmethod
+    def from_symbols(cls, symbols: Sequence[str]) -> SpecialIds:
+        """From the symbols of a fairseq dictionary (the four fairseq specials included)."""
+        index = {s: i for i, s in enumerate(symbols)}
+        missing = [t for t in (MASK, *SPECIAL_TOKENS) if t not in index]
+        if missing:
+            raise ValueError(f"dictionary lacks {missing}: build it with build_dictionary_symbols()")
+        return cls(index[MASK], index[ENT], index[ENT_END], index[DESC], index[DESC_END], index[SEP])
+
+    @property
+    def kilm(self) -> tuple[int, ...]:
+        return (self.ent, self.ent_end, self.desc, self.desc_end, self.sep)
+
+
+@dataclass(frozen=True)
+class EncodedWindow:
+    """Source and target ids (``</s>`` appended, as fairseq-preprocess stores rows) and where the
+    knowledge span sits in the target: ``target[span_start:span_end]`` is ``title <sep> description``.
+    """
+
+    source: list[int]
+    target: list[int]
+    span_start: int
+    span_end: int
+
+
+def encode_window(window: Window, encode: EncodeFn, ids: SpecialIds, eos: int = EOS) -> EncodedWindow:
+    """Source/target ids of a knowledge-infilled window."""
+    left = window.left
+    stripped_left = left.rstrip(" ")
+    mention_prefix = left[len(stripped_left) :]
+    left_ids = encode(stripped_left) if stripped_left else []
+    mention_ids = encode(mention_prefix + window.surface)
+    span_ids = encode(" " + window.title) + [ids.sep] + encode(" " + window.description)
+    right_ids = encode(window.right) if window.right else []
+    head = [*left_ids, ids.ent, *mention_ids, ids.ent_end, ids.desc]
+    tail = [ids.desc_end, *right_ids, eos]
+    return EncodedWindow(
+        source=[*head, ids.mask, *tail],
+        target=[*head, *span_ids, *tail],
+        span_start=len(head),
+        span_end=len(head) + len(span_ids),
+    )
+
+
+def encode_plain(text: str, encode: EncodeFn, eos: int = EOS) -> list[int]:
+    """Ids of a plain row (no knowledge span): the text, then ``</s>``."""
+    return [*encode(text), eos]
+
+
+def decode_ids(ids: Sequence[int], decode: Callable[[list[int]], str], special: SpecialIds) -> str:
+    """Ids → the canonical text form (the inverse of :func:`encode_window`/:func:`encode_plain`).
+
+    Text pieces between special tokens are decoded whole; fairseq's ``<s>``/``</s>``/``<pad>`` are
+    dropped. The delimiter spaces that :func:`encode_window` folded into token pieces are restored.
+    """
+    names = {special.ent: ENT, special.ent_end: ENT_END, special.desc: DESC, special.desc_end: DESC_END,
+             special.sep: SEP, special.mask: MASK}
+    pieces: list[str] = []
+    run: list[int] = []
+    for i in ids:
+        if i in (BOS, EOS, PAD):
+            continue
+        if i in names:
+            pieces.append(decode(run))
+            pieces.append(names[i])
+            run = []
+        else:
+            run.append(i)
+    pieces.append(decode(run))
+    return _render(pieces)
+
+
+_SPECIAL_TEXT = {ENT: f"{ENT} ", ENT_END: f" {ENT_END}", DESC: f"{DESC} ", DESC_END: f" {DESC_END}",
+                 SEP: f" {SEP} ", MASK: MASK}
+
+
+def _render(pieces: list[str]) -> str:
+    """Join alternating text/special pieces: each special token carries its delimiter spaces, and the
+    one leading space :func:`encode_window` gave the piece after ``<ent>``/``<ent_desc>``/``<sep>`` goes.
+    """
+    out = [pieces[0]]
+    for k in range(1, len(pieces), 2):
+        special, text = pieces[k], pieces[k + 1]
+        if special in (ENT, DESC, SEP) and text.startswith(" "):
+            text = text[1:]
+            if special == ENT:  # the space before the mention was encoded with it
+                out.append(" ")
+        out.append(_SPECIAL_TEXT[special])
+        out.append(text)
+    return "".join(out)

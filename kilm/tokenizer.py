@@ -1,0 +1,179 @@
+"""Text ↔ fairseq dictionary indices, for every tokenizer a KILM run can use.
+
+A ``KilmTokenizer`` is a Hugging Face ``tokenizers.Tokenizer`` (fast, picklable as JSON) plus the
+symbols of the fairseq dictionary the model was trained with. How a tokenizer token names its dictionary
+symbol depends on where it came from:
+
+- ``id``: fairseq's GPT-2 BPE (``bart.base``/``bart.large``: ``encoder.json`` + ``vocab.bpe`` +
+  ``dict.txt``): the symbol is the GPT-2 token id written as a string (``"50118"``);
+- ``token``: a Hugging Face tokenizer directory or a tokenizer trained here: the symbol is the token.
+
+The pipeline saves the tokenizer under ``OUTPUT/tokenizer/`` so the trainer and eval read the same one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from kilm import sequence as seq
+
+CONFIG_FILE = "kilm_tokenizer.json"
+TOKENIZER_FILE = "tokenizer.json"
+DICT_FILE = "dict.txt"
+SYMBOL_MODES = ("id", "token")
+
+
+class TokenizerError(ValueError):
+    """A tokenizer directory or option that cannot be used; the message names the file."""
+
+
+class KilmTokenizer:
+    """Encodes text to fairseq dictionary indices and decodes them back (KILM tokens included)."""
+
+    def __init__(self, tokenizer: Tokenizer, symbols: Sequence[str], symbol_mode: str, kind: str) -> None:
+        if symbol_mode not in SYMBOL_MODES:
+            raise TokenizerError(f"symbol_mode must be one of {SYMBOL_MODES}, got {symbol_mode!r}")
+        self.tokenizer = tokenizer
+        self.symbols = list(symbols)  # fairseq dictionary, the four specials first
+        self.symbol_mode = symbol_mode
+        self.kind = kind
+        self.special = seq.SpecialIds.from_symbols(self.symbols)
+        index = {s: i for i, s in enumerate(self.symbols)}
+        vocab = tokenizer.get_vocab(with_added_tokens=True)
+        size = max(vocab.values()) + 1
+        self._to_index = np.full(size, seq.UNK, dtype=np.int64)
+        self._to_token = np.full(len(self.symbols), -1, dtype=np.int64)
+        for token, token_id in vocab.items():
+            symbol = str(token_id) if symbol_mode == "id" else token
+            i = index.get(symbol)
+            if i is not None:
+                self._to_index[token_id] = i
+                if i >= len(seq.FAIRSEQ_SPECIALS):
+                    self._to_token[i] = token_id
+
+    # ---- construction ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_bart_dir(cls, path: str | Path) -> KilmTokenizer:
+        """A fairseq ``bart.base``/``bart.large`` directory: GPT-2 ``encoder.json``, ``vocab.bpe``, ``dict.txt``."""
+        path = Path(path)
+        files = {name: path / name for name in ("encoder.json", "vocab.bpe", "dict.txt")}
+        missing = [str(f) for f in files.values() if not f.is_file()]
+        if missing:
+            raise TokenizerError(f"--bart-dir {path}: missing {', '.join(missing)}")
+        bpe = models.BPE.from_file(str(files["encoder.json"]), str(files["vocab.bpe"]))
+        tokenizer = _byte_level(Tokenizer(bpe))
+        symbols = seq.build_dictionary_symbols(seq.read_dict_symbols(files["dict.txt"]))
+        return cls(tokenizer, [*seq.FAIRSEQ_SPECIALS, *symbols], "id", "gpt2-bpe")
+
+    @classmethod
+    def from_hf_dir(cls, path: str | Path) -> KilmTokenizer:
+        """A Hugging Face tokenizer directory (``tokenizer.json``); its ids keep their order."""
+        file = Path(path) / TOKENIZER_FILE
+        if not file.is_file():
+            raise TokenizerError(f"--hf-tokenizer {path}: no {TOKENIZER_FILE} (save it with a fast tokenizer)")
+        tokenizer = Tokenizer.from_file(str(file))
+        vocab = tokenizer.get_vocab(with_added_tokens=True)
+        base = [tok for tok, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+        if any(tok in base for tok in seq.SPECIAL_TOKENS):
+            base = [tok for tok in base if tok not in seq.SPECIAL_TOKENS]
+        symbols = seq.build_dictionary_symbols(base)
+        return cls(tokenizer, [*seq.FAIRSEQ_SPECIALS, *symbols], "token", "hf")
+
+    @classmethod
+    def train_bpe(cls, texts: Iterable[str], vocab_size: int = 8000, min_frequency: int = 2) -> KilmTokenizer:
+        """Byte-level BPE trained on the corpus itself (the embedded default: nothing downloaded).
+
+        Deterministic for the same texts in the same order: callers pass them sorted.
+        """
+        tokenizer = _byte_level(Tokenizer(models.BPE()))
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            special_tokens=list(seq.FAIRSEQ_SPECIALS),
+            show_progress=False,
+        )
+        tokenizer.train_from_iterator(texts, trainer=trainer)
+        vocab = tokenizer.get_vocab()
+        base = [tok for tok, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+        symbols = seq.build_dictionary_symbols(base)
+        return cls(tokenizer, [*seq.FAIRSEQ_SPECIALS, *symbols], "token", "trained-bpe")
+
+    # ---- persistence ----------------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        """Everything needed to rebuild this tokenizer (ships to Beam workers as a side input)."""
+        return json.dumps({"kind": self.kind, "symbol_mode": self.symbol_mode, "symbols": self.symbols,
+                           "tokenizer": self.tokenizer.to_str()})
+
+    @classmethod
+    def from_json(cls, text: str) -> KilmTokenizer:
+        config = json.loads(text)
+        tokenizer = Tokenizer.from_str(config["tokenizer"])
+        return cls(tokenizer, config["symbols"], config["symbol_mode"], config["kind"])
+
+    def save(self, directory: str | Path) -> None:
+        """``tokenizer.json``, ``dict.txt`` (fairseq) and ``kilm_tokenizer.json`` (how they map)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.tokenizer.save(str(directory / TOKENIZER_FILE))
+        seq.write_dict(directory / DICT_FILE, self.symbols[len(seq.FAIRSEQ_SPECIALS) :])
+        (directory / CONFIG_FILE).write_text(
+            json.dumps({"kind": self.kind, "symbol_mode": self.symbol_mode}, indent=2) + "\n"
+        )
+
+    @classmethod
+    def load(cls, directory: str | Path) -> KilmTokenizer:
+        """Read what :meth:`save` wrote (e.g. ``OUTPUT/tokenizer``)."""
+        directory = Path(directory)
+        config_file = directory / CONFIG_FILE
+        if not config_file.is_file():
+            raise TokenizerError(f"{directory}: not a KILM tokenizer directory (no {CONFIG_FILE})")
+        config = json.loads(config_file.read_text())
+        tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
+        symbols = [*seq.FAIRSEQ_SPECIALS, *seq.read_dict_symbols(directory / DICT_FILE)]
+        return cls(tokenizer, symbols, config["symbol_mode"], config["kind"])
+
+    # ---- encoding -------------------------------------------------------------------------------
+
+    def encode(self, text: str) -> list[int]:
+        """Dictionary indices of a text piece (no ``<s>``/``</s>``)."""
+        if not text:
+            return []
+        ids = self.tokenizer.encode(text, add_special_tokens=False).ids
+        return self._to_index[ids].tolist()
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [self._to_index[e.ids].tolist() if e.ids else [] for e in encodings]
+
+    def decode_text(self, indices: Sequence[int]) -> str:
+        """Dictionary indices of plain text (no special tokens) → text."""
+        token_ids = self._to_token[np.asarray(indices, dtype=np.int64)] if len(indices) else []
+        return self.tokenizer.decode([int(t) for t in token_ids if t >= 0], skip_special_tokens=False)
+
+    def encode_window(self, window: seq.Window) -> seq.EncodedWindow:
+        return seq.encode_window(window, self.encode, self.special)
+
+    def encode_plain(self, text: str) -> list[int]:
+        return seq.encode_plain(text, self.encode)
+
+    def decode(self, indices: Sequence[int]) -> str:
+        """Dictionary indices → the canonical text form, KILM tokens included."""
+        return seq.decode_ids(indices, self.decode_text, self.special)
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+
+def _byte_level(tokenizer: Tokenizer) -> Tokenizer:
+    """GPT-2's byte-level pre-tokenizer and decoder (no prefix space, as fairseq's GPT-2 BPE)."""
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    return tokenizer
