@@ -1,0 +1,1 @@
+"""Apache Beam pipeline: MediaWiki dumps → entity table, KILM examples, binarized fairseq shards."""
