@@ -1,0 +1,243 @@
+"""Reading MediaWiki XML exports page by page, keeping what a damaged file still holds.
+
+The decompressed stream is cut at ``<page>`` boundaries and each page is parsed on its own with mwxml,
+so a malformed page becomes one dead letter instead of ending the file; a truncated or corrupt bz2
+keeps every page before the damage and records the damage (file, offset, reason). Entity declarations
+(``<!DOCTYPE``/``<!ENTITY``: the "billion laughs" attack) are never expanded.
+"""
+
+from __future__ import annotations
+
+import bz2
+import hashlib
+import io
+import re
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+from xml.etree.ElementTree import ParseError
+
+import mwxml
+from mwxml.element_iterator import ElementIterator
+from mwxml.errors import MalformedXML
+
+from pipeline.site import Site
+
+CHUNK_BYTES = 1 << 20
+_PAGE_OPEN = b"<page>"
+_PAGE_CLOSE = b"</page>"
+_DOCTYPE = re.compile(rb"<!DOCTYPE.*?(?:\]\s*>|>)", re.DOTALL)
+_TITLE = re.compile(rb"<title>(.*?)</title>", re.DOTALL)
+_HEADER_CLOSE = b"</mediawiki>"
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """One page as read from a dump (latest revision only)."""
+
+    file: str
+    offset: int
+    dbname: str
+    title: str
+    namespace: int
+    page_id: int
+    redirect: str | None
+    text: str
+    model: str
+
+
+@dataclass(frozen=True)
+class DumpEvent:
+    """What reading a file produces, in order: ``site`` first, then ``page``/``dead_letter``/``error``,
+    finally ``input`` (path, bytes, sha256 of the file as stored)."""
+
+    kind: str
+    value: object
+
+
+def dead_letter(reason: str, file: str, offset: int, title: str | None = None, **extra: object) -> dict:
+    """A dead-letter record: what could not be used, where it was, and why."""
+    return {"reason": reason, "file": file, "offset": offset, "title": title, **extra}
+
+
+def _decompressed(raw: BinaryIO, hasher, on_error: Callable[[str, int], None]) -> Iterator[bytes]:
+    """Decompress bz2 (multi-stream, as Wikimedia's multistream dumps), gzip or plain XML."""
+    first = raw.read(CHUNK_BYTES)
+    hasher.update(first)
+    if first.startswith(b"BZh"):
+        make = bz2.BZ2Decompressor
+    elif first.startswith(b"\x1f\x8b"):
+        def make():
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    else:
+        yield first
+        while chunk := raw.read(CHUNK_BYTES):
+            hasher.update(chunk)
+            yield chunk
+        return
+    decompressor, consumed, fed = make(), 0, False
+    chunk = first
+    while chunk:
+        data = chunk
+        while data:
+            try:
+                out = decompressor.decompress(data)
+            except (OSError, EOFError, zlib.error) as err:
+                on_error(f"corrupt_compressed_data: {err}", consumed)
+                return
+            fed = True
+            if out:
+                yield out
+            if decompressor.eof:
+                data = decompressor.unused_data
+                decompressor, fed = make(), False
+            else:
+                data = b""
+        consumed += len(chunk)
+        chunk = raw.read(CHUNK_BYTES)
+        hasher.update(chunk)
+    if fed and not decompressor.eof:
+        on_error("truncated_compressed_stream", consumed)
+
+
+def read_dump(path: str, opener: Callable[[str], BinaryIO], max_page_bytes: int) -> Iterator[DumpEvent]:
+    """Every page of one dump file as :class:`DumpEvent` s (see the module docstring)."""
+    hasher = hashlib.sha256()
+    errors: list[dict] = []
+
+    def on_error(reason: str, offset: int) -> None:
+        errors.append({"file": path, "offset": offset, "reason": reason})
+
+    with opener(path) as raw:
+        stream = _decompressed(raw, hasher, on_error)
+        yield from _split_pages(path, stream, max_page_bytes, on_error)
+        for _ in stream:  # drain what is left so the checksum covers the whole file
+            pass
+        size = raw.tell() if hasattr(raw, "tell") else None
+    for error in errors:
+        yield DumpEvent("error", error)
+    yield DumpEvent("input", {"path": path, "bytes": size, "sha256": hasher.hexdigest()})
+
+
+def _split_pages(
+    path: str, stream: Iterator[bytes], max_page_bytes: int, on_error: Callable[[str, int], None]
+) -> Iterator[DumpEvent]:
+    buffer = bytearray()
+    base = 0  # stream offset of buffer[0]
+    site: Site | None = None
+    namespace_map = None
+    skipping_large: dict | None = None
+    for chunk in stream:
+        buffer += chunk
+        while True:
+            if site is None:
+                start = buffer.find(_PAGE_OPEN)
+                if start < 0:
+                    if len(buffer) > max_page_bytes:
+                        on_error("no_siteinfo_before_first_page", base)
+                        return
+                    break
+                site, namespace_map = _read_siteinfo(path, bytes(buffer[:start]), on_error)
+                yield DumpEvent("site", site)
+                del buffer[:start]
+                base += start
+                continue
+            if skipping_large is not None:
+                end = buffer.find(_PAGE_CLOSE)
+                if end < 0:
+                    keep = len(_PAGE_CLOSE)
+                    base += max(0, len(buffer) - keep)
+                    del buffer[: max(0, len(buffer) - keep)]
+                    break
+                yield DumpEvent("dead_letter", skipping_large)
+                skipping_large = None
+                del buffer[: end + len(_PAGE_CLOSE)]
+                base += end + len(_PAGE_CLOSE)
+                continue
+            start = buffer.find(_PAGE_OPEN)
+            if start < 0:
+                keep = len(_PAGE_OPEN)
+                base += max(0, len(buffer) - keep)
+                del buffer[: max(0, len(buffer) - keep)]
+                break
+            end = buffer.find(_PAGE_CLOSE, start)
+            if end < 0:
+                if len(buffer) - start > max_page_bytes:
+                    skipping_large = dead_letter("page_too_large", path, base + start, _guess_title(buffer[start:]),
+                                                 limit_bytes=max_page_bytes)
+                    base += start
+                    del buffer[:start]
+                    continue
+                break
+            chunk_bytes = bytes(buffer[start : end + len(_PAGE_CLOSE)])
+            offset = base + start
+            del buffer[: end + len(_PAGE_CLOSE)]
+            base += end + len(_PAGE_CLOSE)
+            if len(chunk_bytes) > max_page_bytes:
+                yield DumpEvent("dead_letter", dead_letter("page_too_large", path, offset, _guess_title(chunk_bytes),
+                                                           limit_bytes=max_page_bytes))
+                continue
+            yield _parse_page(path, offset, chunk_bytes, site, namespace_map)
+    if site is None:
+        on_error("no_pages_found", base)
+        return
+    if skipping_large is not None:
+        yield DumpEvent("dead_letter", skipping_large)
+    start = buffer.find(_PAGE_OPEN)
+    if start >= 0:
+        offset = base + start
+        yield DumpEvent("dead_letter", dead_letter("truncated_page", path, offset, _guess_title(buffer[start:])))
+        on_error("input_ends_inside_a_page", offset)
+
+
+def _guess_title(chunk: bytes | bytearray) -> str | None:
+    match = _TITLE.search(chunk[:4096])
+    return match.group(1).decode("utf-8", "replace") if match else None
+
+
+def _read_siteinfo(path: str, header: bytes, on_error: Callable[[str, int], None]):
+    if _DOCTYPE.search(header):
+        on_error("doctype_with_entity_declarations_ignored", header.find(b"<!DOCTYPE"))
+        header = _DOCTYPE.sub(b"", header)
+    try:
+        dump = mwxml.Dump.from_file(io.BytesIO(header + _HEADER_CLOSE))
+        site = Site.from_mwxml(dump.site_info)
+        namespace_map = {ns.name: ns for ns in (dump.site_info.namespaces or [])}
+        return site, namespace_map
+    except (ParseError, MalformedXML, ValueError, AssertionError) as err:
+        on_error(f"malformed_siteinfo: {err}", 0)
+        return Site(), None
+
+
+def _parse_page(path: str, offset: int, chunk: bytes, site: Site, namespace_map) -> DumpEvent:
+    title = _guess_title(chunk)
+    try:
+        chunk.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return DumpEvent("dead_letter", dead_letter("invalid_utf8", path, offset, title, position=err.start))
+    if b"<!ENTITY" in chunk or b"<!DOCTYPE" in chunk:
+        return DumpEvent("dead_letter", dead_letter("entity_declaration", path, offset, title))
+    try:
+        root = ElementIterator.from_file(io.BytesIO(b"<mediawiki>" + chunk + b"</mediawiki>"))
+        element = next(iter(root))
+        page = mwxml.Page.from_element(element, namespace_map)
+        text, model = None, "wikitext"
+        for revision in page:
+            text = revision.text
+            model = revision.model or "wikitext"
+        if page.title is None or page.id is None:
+            return DumpEvent("dead_letter", dead_letter("malformed_xml", path, offset, title,
+                                                        detail="page without title or id"))
+        full_title = page.title
+        if page.namespace and site.namespace_of(page.title.split(":", 1)[0]) != page.namespace:
+            # Old schemas without <ns>: mwxml took the prefix off the title.
+            local = next((n for n, ns in site.namespace_names if ns == page.namespace and n), None)
+            full_title = f"{local}:{page.title}" if local else page.title
+        return DumpEvent("page", RawPage(
+            file=path, offset=offset, dbname=site.dbname, title=site.normalize(full_title),
+            namespace=int(page.namespace or 0), page_id=int(page.id),
+            redirect=site.normalize(page.redirect) if page.redirect else None, text=text or "", model=model,
+        ))
+    except (ParseError, MalformedXML, ValueError, StopIteration, TypeError) as err:
+        return DumpEvent("dead_letter", dead_letter("malformed_xml", path, offset, title, detail=str(err)[:200]))

@@ -1,0 +1,117 @@
+"""Per-element logic for splits, mention choice and windowing (pure functions, no Beam).
+
+Splits use a stable hash (blake2b), never Python's ``hash``, so every worker and every run agrees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kilm import sequence as seq
+from kilm.tokenizer import KilmTokenizer
+
+SPLITS = ("train", "valid", "test")
+
+
+def stable_unit(key: str, salt: str) -> float:
+    """A number in [0, 1) that depends only on (salt, key)."""
+    digest = hashlib.blake2b(f"{salt}\x1f{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def stable_bucket(key: str, buckets: int, salt: str = "shard") -> int:
+    return int(stable_unit(key, salt) * buckets)
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    valid_fraction: float = 0.05
+    test_fraction: float = 0.05
+    unseen_entity_fraction: float = 0.05
+
+    def entity_split(self, title: str) -> str:
+        """``unseen`` entities never have their knowledge span in a train example."""
+        return "unseen" if stable_unit(title, "entity") < self.unseen_entity_fraction else "seen"
+
+    def page_split(self, title: str) -> str:
+        """train/valid/test by page; an unseen entity's own page always goes to test."""
+        if self.entity_split(title) == "unseen":
+            return "test"
+        u = stable_unit(title, "page")
+        if u < self.test_fraction:
+            return "test"
+        if u < self.test_fraction + self.valid_fraction:
+            return "valid"
+        return "train"
+
+
+def choose_mentions(example_id: str, mentions: Sequence[dict], usable: Sequence[bool], limit: int) -> list[int]:
+    """Up to ``limit`` usable mentions, one per entity, in a stable pseudo-random order."""
+    order = sorted((i for i, ok in enumerate(usable) if ok), key=lambda i: stable_unit(f"{example_id}#{i}", "pick"))
+    chosen, entities = [], set()
+    for i in order:
+        if mentions[i]["entity"] in entities:
+            continue
+        chosen.append(i)
+        entities.add(mentions[i]["entity"])
+        if len(chosen) == limit:
+            break
+    return sorted(chosen)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One binarized pair and where it came from (``bin/shardK/{split}.rows.jsonl.gz``)."""
+
+    key: str
+    source: list[int]
+    target: list[int]
+    meta: dict
+
+
+def _word_window(text: str, start: int, end: int, radius: int) -> tuple[int, int]:
+    """[ws, we) around text[start:end], extended by ~radius chars, cut at spaces."""
+    ws = max(0, start - radius)
+    if ws > 0:
+        space = text.find(" ", ws, start)
+        ws = start if space < 0 else space + 1
+    we = min(len(text), end + radius)
+    if we < len(text):
+        space = text.rfind(" ", end, we)
+        we = end if space < 0 else space
+    return ws, we
+
+
+def fit_window(
+    text: str, start: int, end: int, title: str, description: str, tokenizer: KilmTokenizer, max_tokens: int
+) -> tuple[seq.EncodedWindow, int, int] | None:
+    """The widest window around a mention whose target (``<s>`` included) fits ``max_tokens``; the
+    knowledge span is never cut. None when the span alone does not fit (``span_too_long``)."""
+
+    def encode(ws: int, we: int) -> seq.EncodedWindow:
+        window = seq.Window(text[ws:we], start - ws, end - ws, title, description)
+        return tokenizer.encode_window(window)
+
+    full = encode(0, len(text))
+    if len(full.target) + 1 <= max_tokens:
+        return full, 0, len(text)
+    lo, hi = 0, max(start, len(text) - end)
+    best = None
+    while lo <= hi:
+        radius = (lo + hi) // 2
+        ws, we = _word_window(text, start, end, radius)
+        encoded = encode(ws, we)
+        if len(encoded.target) + 1 <= max_tokens:
+            best = (encoded, ws, we)
+            lo = radius + 1
+        else:
+            hi = radius - 1
+    return best
+
+
+def plain_chunks(ids: list[int], max_tokens: int) -> list[list[int]]:
+    """A plain paragraph's ids (no ``</s>``) cut into rows that fit with ``<s>`` and ``</s>``."""
+    size = max_tokens - 2
+    return [[*ids[i : i + size], seq.EOS] for i in range(0, max(len(ids), 1), size)]

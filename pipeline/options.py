@@ -1,0 +1,116 @@
+"""Our command-line options, as a Beam ``PipelineOptions`` view (Beam's own options pass through)."""
+
+from __future__ import annotations
+
+import argparse
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+DESCRIPTION_SOURCES = ("short_description", "wikidata", "lead_sentence")
+TEXT_SCOPES = ("lead", "article")
+TOKENIZER_KINDS = ("bpe", "spm")
+DEFAULT_DISAMBIGUATION_TEMPLATES = "Disambiguation,Disambig,Dab,Hndis,Geodis,Surname,Given name"
+
+
+class OptionError(ValueError):
+    """A wrong option value; the message names the option."""
+
+
+def _fraction(name: str):
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number in [0, 1], got {value!r}") from None
+        if not 0.0 <= number <= 1.0:
+            raise argparse.ArgumentTypeError(f"{name} must be in [0, 1], got {value}")
+        return number
+
+    return parse
+
+
+def _positive(name: str):
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, got {value!r}") from None
+        if number < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, got {value}")
+        return number
+
+    return parse
+
+
+class KilmOptions(PipelineOptions):
+    """``python -m pipeline.run --input DUMP --output DIR [...]``; every other flag goes to Beam."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group("kilm pipeline")
+        group.add_argument("--input", action="append", default=None,
+                           help="MediaWiki export (.xml, .xml.bz2, .xml.gz), a glob, local or any Beam "
+                                "filesystem (gs://...); repeat for several files")
+        group.add_argument("--output", default=None, help="output directory (local or gs://...)")
+        tok = group.add_mutually_exclusive_group()
+        tok.add_argument("--bart-dir", default=None,
+                         help="fairseq bart.base/bart.large directory: encoder.json, vocab.bpe, dict.txt")
+        tok.add_argument("--hf-tokenizer", default=None, help="Hugging Face tokenizer directory (tokenizer.json)")
+        tok.add_argument("--train-tokenizer", nargs="?", const="bpe", default=None, choices=TOKENIZER_KINDS,
+                         help="train a tokenizer on the corpus itself (bare flag: byte-level BPE)")
+        group.add_argument("--vocab-size", type=_positive("--vocab-size"), default=8000,
+                           help="vocabulary size of a tokenizer trained with --train-tokenizer")
+        group.add_argument("--tokenizer-sample-fraction", type=_fraction("--tokenizer-sample-fraction"),
+                           default=1.0, help="share of paragraphs (stable hash) a trained tokenizer sees")
+        group.add_argument("--max-tokens", type=_positive("--max-tokens"), default=512,
+                           help="tokens per sequence, <s>, </s> and the knowledge span included")
+        group.add_argument("--max-infills-per-paragraph", type=_positive("--max-infills-per-paragraph"),
+                           default=3, help="knowledge-infilled rows made from one paragraph (one mention each)")
+        group.add_argument("--plain-fraction", type=_fraction("--plain-fraction"), default=1.0,
+                           help="share of paragraphs without a usable mention kept as plain rows")
+        group.add_argument("--num-shards", type=_positive("--num-shards"), default=1,
+                           help="train shards bin/shard0..K-1 (fairseq reads one per epoch)")
+        group.add_argument("--text-scope", choices=TEXT_SCOPES, default="article",
+                           help="lead: text before the first heading (KILM's primary setting); "
+                                "article: the whole article (KILM's data upscaling)")
+        group.add_argument("--valid-fraction", type=_fraction("--valid-fraction"), default=0.05)
+        group.add_argument("--test-fraction", type=_fraction("--test-fraction"), default=0.05)
+        group.add_argument("--unseen-entity-fraction", type=_fraction("--unseen-entity-fraction"), default=0.05,
+                           help="entities whose knowledge never appears in train (their pages go to test)")
+        group.add_argument("--max-redirect-hops", type=_positive("--max-redirect-hops"), default=3)
+        group.add_argument("--max-page-bytes", type=_positive("--max-page-bytes"), default=5 * 1024 * 1024,
+                           help="pages larger than this go to the dead letters")
+        group.add_argument("--description-sources", default="short_description,wikidata,lead_sentence",
+                           help=f"comma-separated, in order of preference, from {DESCRIPTION_SOURCES}")
+        group.add_argument("--wikidata-descriptions", default=None,
+                           help="Wikidata JSON dump (latest-all.json.bz2 format) for the 'wikidata' source")
+        group.add_argument("--disambiguation-templates", default=DEFAULT_DISAMBIGUATION_TEMPLATES,
+                           help="templates marking disambiguation pages, besides those whose page in the "
+                                "dump contains __DISAMBIG__")
+        group.add_argument("--short-description-templates", default="Short description",
+                           help="comma-separated names of the short-description template")
+
+
+def check_options(options: KilmOptions) -> None:
+    """Stop at once, naming the option, on what argparse cannot check alone."""
+    if not options.input:
+        raise OptionError("--input is required (a MediaWiki export: .xml, .xml.bz2, a glob or gs:// path)")
+    if not options.output:
+        raise OptionError("--output is required (a directory)")
+    if not (options.bart_dir or options.hf_tokenizer or options.train_tokenizer):
+        raise OptionError("choose a tokenizer: --bart-dir DIR, --hf-tokenizer DIR or --train-tokenizer")
+    if options.valid_fraction + options.test_fraction >= 1.0:
+        raise OptionError("--valid-fraction + --test-fraction must leave some pages for train")
+    sources = [s.strip() for s in options.description_sources.split(",") if s.strip()]
+    unknown = [s for s in sources if s not in DESCRIPTION_SOURCES]
+    if unknown or not sources:
+        raise OptionError(f"--description-sources: unknown {unknown or sources}; choose from {DESCRIPTION_SOURCES}")
+    if "wikidata" in sources and options.wikidata_descriptions is None:
+        sources.remove("wikidata")
+    if options.max_tokens < 16:
+        raise OptionError(f"--max-tokens {options.max_tokens} is too small for a knowledge span (at least 16)")
+    options.description_sources = ",".join(sources)
+
+
+def description_sources(options: KilmOptions) -> tuple[str, ...]:
+    return tuple(s.strip() for s in options.description_sources.split(",") if s.strip())

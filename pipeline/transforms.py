@@ -1,0 +1,709 @@
+"""The pipeline's composite transforms: each ``expand`` is one labelled chain over small DoFns.
+
+Every page ends in exactly one outcome (``article``, ``redirect``, ``disambiguation``,
+``skipped_namespace``, ``dead_letter_<reason>``, ...): outcomes, link and redirect statistics travel
+as data (``STATS`` outputs: ``(section, key)``) so the manifest's counts come from the data itself,
+and each is also a Beam counter for the runner's UI.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import typing
+from collections.abc import Iterable
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from kilm import sequence as seq
+from kilm.indexed import write_indexed
+from kilm.tokenizer import KilmTokenizer
+from pipeline.dump import dead_letter, read_dump
+from pipeline.examples import SplitConfig, choose_mentions, fit_window, plain_chunks, stable_bucket, stable_unit
+from pipeline.pages import PageRules, choose_description, classify, disambiguation_surface, is_disambiguation
+
+STATS = "stats"
+DEAD_LETTER = "dead_letter"
+
+
+def _stat(section: str, key: str, n: int = 1) -> pvalue.TaggedOutput:
+    Metrics.counter(f"kilm.{section}", key).inc(n)
+    return pvalue.TaggedOutput(STATS, (section, key))
+
+
+def _outcome(key: str) -> pvalue.TaggedOutput:
+    return _stat("outcomes", key)
+
+
+def open_raw(path: str):
+    """Bytes of a file as stored (we decompress ourselves, to keep what precedes damage)."""
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading and classifying pages
+# --------------------------------------------------------------------------------------------------
+
+
+@beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
+class _ReadDumpFn(beam.DoFn):
+    ERRORS = "errors"
+    INPUTS = "inputs"
+
+    def __init__(self, max_page_bytes: int) -> None:
+        self.max_page_bytes = max_page_bytes
+
+    def process(self, path: str):
+        for event in read_dump(path, open_raw, self.max_page_bytes):
+            if event.kind == "page":
+                yield event.value
+            elif event.kind == "dead_letter":
+                yield pvalue.TaggedOutput(DEAD_LETTER, event.value)
+                yield _outcome(f"dead_letter_{event.value['reason']}")
+            elif event.kind == "error":
+                yield pvalue.TaggedOutput(self.ERRORS, event.value)
+            elif event.kind == "input":
+                yield pvalue.TaggedOutput(self.INPUTS, event.value)
+
+
+class ReadPages(beam.PTransform):
+    """File paths → raw pages, fanned out to all workers (one file is read by one worker)."""
+
+    def __init__(self, max_page_bytes: int) -> None:
+        super().__init__()
+        self.max_page_bytes = max_page_bytes
+
+    def expand(self, paths):
+        read = (
+            paths
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ReadDump" >> beam.ParDo(_ReadDumpFn(self.max_page_bytes)).with_outputs(
+                _ReadDumpFn.ERRORS, _ReadDumpFn.INPUTS, DEAD_LETTER, STATS, main="pages")
+        )
+        return {
+            "pages": read.pages | "SpreadPages" >> beam.Reshuffle(),
+            "errors": read[_ReadDumpFn.ERRORS],
+            "inputs": read[_ReadDumpFn.INPUTS],
+            DEAD_LETTER: read[DEAD_LETTER],
+            STATS: read[STATS],
+        }
+
+
+@beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
+class _ClassifyFn(beam.DoFn):
+    DISAMBIGUATION_TEMPLATES = "disambiguation_templates"
+
+    def __init__(self, rules: PageRules) -> None:
+        self.rules = rules
+
+    def process(self, page):
+        kind, record = classify(page, self.rules)
+        if kind in ("article", "redirect"):
+            yield record["title"], (kind, record)
+        elif kind == "disambiguation_template":
+            yield pvalue.TaggedOutput(self.DISAMBIGUATION_TEMPLATES, record["name"].casefold())
+            yield _outcome("skipped_namespace")
+        elif kind == "dead_letter":
+            yield pvalue.TaggedOutput(DEAD_LETTER, record)
+            yield _outcome(f"dead_letter_{record['reason']}")
+        else:
+            yield _outcome(kind)
+
+
+@beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
+class _DecideTitleFn(beam.DoFn):
+    """All pages sharing a title → keep one (lowest page id); decide article vs disambiguation."""
+
+    ARTICLES, REDIRECTS, DISAMBIGUATIONS = "articles", "redirects", "disambiguations"
+
+    def __init__(self, configured_templates: frozenset[str], sources: tuple[str, ...]) -> None:
+        self.configured_templates = configured_templates
+        self.sources = sources
+
+    def process(self, element, dump_templates: Iterable[str]):
+        title, items = element
+        items = sorted(items, key=lambda kind_record: kind_record[1]["page_id"])
+        for _, duplicate in items[1:]:
+            yield pvalue.TaggedOutput(DEAD_LETTER, dead_letter(
+                "duplicate_title", duplicate["file"], duplicate.get("offset", -1), title,
+                page_id=duplicate["page_id"], kept_page_id=items[0][1]["page_id"]))
+            yield _outcome("dead_letter_duplicate_title")
+        kind, record = items[0]
+        if kind == "redirect":
+            yield _outcome("redirect")
+            if record["target"] is None:
+                yield _stat("redirects", "to_other_namespace")
+            else:
+                yield pvalue.TaggedOutput(self.REDIRECTS, (title, record["target"]))
+            return
+        templates = self.configured_templates | frozenset(dump_templates)
+        if is_disambiguation(record, templates):
+            yield _outcome("disambiguation")
+            yield pvalue.TaggedOutput(self.DISAMBIGUATIONS, record)
+            return
+        yield _outcome("article")
+        description, source = choose_description(record["descriptions"], self.sources)
+        record = {**record, "description": description, "description_source": source}
+        if record["unbalanced_markup"]:
+            yield _stat("markup", "pages_with_unbalanced_markup")
+        yield _stat("descriptions", source or "none")
+        yield record
+
+
+class ParsePages(beam.PTransform):
+    """Raw pages → articles (with their description), redirect edges, disambiguation pages."""
+
+    def __init__(self, rules: PageRules, disambiguation_templates: frozenset[str]) -> None:
+        super().__init__()
+        self.rules = rules
+        self.disambiguation_templates = disambiguation_templates
+
+    def expand(self, pages):
+        classified = pages | "Classify" >> beam.ParDo(_ClassifyFn(self.rules)).with_outputs(
+            _ClassifyFn.DISAMBIGUATION_TEMPLATES, DEAD_LETTER, STATS, main="pages")
+        dump_templates = beam.pvalue.AsList(
+            classified[_ClassifyFn.DISAMBIGUATION_TEMPLATES] | "DistinctTemplates" >> beam.Distinct())
+        decided = (
+            classified.pages
+            | "GroupByTitle" >> beam.GroupByKey()
+            | "DecideTitle" >> beam.ParDo(
+                _DecideTitleFn(self.disambiguation_templates, self.rules.description_sources), dump_templates
+            ).with_outputs(_DecideTitleFn.REDIRECTS, _DecideTitleFn.DISAMBIGUATIONS, DEAD_LETTER, STATS,
+                           main=_DecideTitleFn.ARTICLES)
+        )
+        return {
+            "articles": decided[_DecideTitleFn.ARTICLES],
+            "redirects": decided[_DecideTitleFn.REDIRECTS],
+            "disambiguations": decided[_DecideTitleFn.DISAMBIGUATIONS],
+            DEAD_LETTER: (classified[DEAD_LETTER], decided[DEAD_LETTER]) | "FlattenDeadLetters" >> beam.Flatten(),
+            STATS: (classified[STATS], decided[STATS]) | "FlattenStats" >> beam.Flatten(),
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# Redirects and links: joins (CoGroupByKey), never an in-memory dict
+# --------------------------------------------------------------------------------------------------
+
+
+@beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
+class _FollowRedirectFn(beam.DoFn):
+    """One hop: pending aliases whose current target is this key."""
+
+    PENDING = "pending"
+
+    def __init__(self, last_hop: bool) -> None:
+        self.last_hop = last_hop
+
+    def process(self, element):
+        key, groups = element
+        pending = list(groups["pending"])
+        if not pending:
+            return
+        pages = list(groups["page"])
+        onward = list(groups["redirect"])
+        for alias, path in pending:
+            if pages:
+                kind, description = pages[0]
+                if kind == "entity":
+                    yield _stat("redirects", "resolved" if len(path) == 1 else "resolved_chain")
+                    yield alias, (key, description)
+                else:
+                    yield _stat("redirects", "to_disambiguation")
+            elif onward:
+                following = onward[0]
+                if following in path or following == key:
+                    yield _stat("redirects", "loop")
+                    yield pvalue.TaggedOutput(DEAD_LETTER, dead_letter("redirect_loop", "", -1, alias,
+                                                                       chain=[*path, key, following]))
+                elif self.last_hop:
+                    yield _stat("redirects", "chain_too_long")
+                    yield pvalue.TaggedOutput(DEAD_LETTER, dead_letter("redirect_chain_too_long", "", -1, alias,
+                                                                       chain=[*path, key, following]))
+                else:
+                    yield pvalue.TaggedOutput(self.PENDING, (following, (alias, [*path, key])))
+            else:
+                yield _stat("redirects", "to_missing_page")
+
+
+class ResolveRedirects(beam.PTransform):
+    """Redirect edges → ``(alias title, (entity title, description))``, chains up to ``max_hops``."""
+
+    def __init__(self, max_hops: int) -> None:
+        super().__init__()
+        self.max_hops = max_hops
+
+    def expand(self, inputs):
+        page_index, edges = inputs["page_index"], inputs["redirects"]
+        pending = edges | "StartChains" >> beam.Map(lambda edge: (edge[1], (edge[0], [edge[0]])))
+        resolved, dead, stats = [], [], []
+        for hop in range(self.max_hops):
+            step = (
+                {"pending": pending, "page": page_index, "redirect": edges}
+                | f"JoinHop{hop}" >> beam.CoGroupByKey()
+                | f"FollowHop{hop}" >> beam.ParDo(_FollowRedirectFn(hop == self.max_hops - 1)).with_outputs(
+                    _FollowRedirectFn.PENDING, DEAD_LETTER, STATS, main="resolved")
+            )
+            resolved.append(step.resolved)
+            dead.append(step[DEAD_LETTER])
+            stats.append(step[STATS])
+            pending = step[_FollowRedirectFn.PENDING]
+        return {
+            "aliases": resolved | "FlattenResolved" >> beam.Flatten(),
+            DEAD_LETTER: dead | "FlattenRedirectDeadLetters" >> beam.Flatten(),
+            STATS: stats | "FlattenRedirectStats" >> beam.Flatten(),
+        }
+
+
+@beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
+class _ResolveLinkFn(beam.DoFn):
+    DISAMBIGUATION_ALIASES = "disambiguation_aliases"
+
+    def process(self, element):
+        target, groups = element
+        refs = list(groups["ref"])
+        if not refs:
+            return
+        entity = next(iter(groups["entity"]), None)
+        via = next(iter(groups["alias"]), None)
+        is_disambiguation = bool(list(groups["disambiguation"]))
+        for ref in refs:
+            if ref[0] == "disambiguation":
+                if entity is not None:
+                    yield pvalue.TaggedOutput(self.DISAMBIGUATION_ALIASES, (ref[1], entity[0]))
+                elif via is not None:
+                    yield pvalue.TaggedOutput(self.DISAMBIGUATION_ALIASES, (ref[1], via[0]))
+                continue
+            _, page_title, paragraph, index = ref
+            if entity is not None:
+                yield _stat("links", "resolved")
+                yield page_title, (paragraph, index, entity[0], entity[1])
+            elif via is not None:
+                yield _stat("links", "via_redirect")
+                yield page_title, (paragraph, index, via[0], via[1])
+            elif is_disambiguation:
+                yield _stat("links", "to_disambiguation")
+            else:
+                yield _stat("links", "missing_target")
+
+
+def _link_refs(article: dict):
+    for paragraph in article["paragraphs"]:
+        for index, mention in enumerate(paragraph["mentions"]):
+            yield mention["target"], ("mention", article["title"], paragraph["index"], index)
+
+
+def _disambiguation_refs(page: dict):
+    surface = disambiguation_surface(page["title"])
+    targets = set(page["list_links"])
+    for paragraph in page["paragraphs"]:
+        targets.update(m["target"] for m in paragraph["mentions"])
+    for target in sorted(targets):
+        yield target, ("disambiguation", surface)
+
+
+class ResolveLinks(beam.PTransform):
+    """Mentions → ``(page title, (paragraph, mention index, entity, description))`` through a join on
+    the target title with the entity table and the resolved redirects."""
+
+    def expand(self, inputs):
+        refs = (
+            (inputs["articles"] | "MentionRefs" >> beam.FlatMap(_link_refs),
+             inputs["disambiguations"] | "DisambiguationRefs" >> beam.FlatMap(_disambiguation_refs))
+            | "FlattenRefs" >> beam.Flatten()
+        )
+        entities = inputs["articles"] | "EntityByTitle" >> beam.Map(
+            lambda a: (a["title"], (a["title"], a["description"])))
+        disambiguations = inputs["disambiguations"] | "DisambiguationByTitle" >> beam.Map(lambda d: (d["title"], 1))
+        joined = (
+            {"ref": refs, "entity": entities, "alias": inputs["aliases"], "disambiguation": disambiguations}
+            | "JoinLinkTargets" >> beam.CoGroupByKey()
+            | "ResolveLink" >> beam.ParDo(_ResolveLinkFn()).with_outputs(
+                _ResolveLinkFn.DISAMBIGUATION_ALIASES, STATS, main="links")
+        )
+        return {"links": joined.links, "disambiguation_aliases": joined[_ResolveLinkFn.DISAMBIGUATION_ALIASES],
+                STATS: joined[STATS]}
+
+
+# --------------------------------------------------------------------------------------------------
+# Examples, entities, alias table
+# --------------------------------------------------------------------------------------------------
+
+
+@beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
+class _AssembleExamplesFn(beam.DoFn):
+    """A page and its resolved links → one example record per paragraph."""
+
+    ANCHORS = "anchors"
+
+    def __init__(self, splits: SplitConfig) -> None:
+        self.splits = splits
+
+    def process(self, element):
+        title, groups = element
+        pages = list(groups["page"])
+        if not pages:
+            return
+        article = pages[0]
+        resolved: dict[tuple[int, int], tuple[str, str | None]] = {}
+        for paragraph, index, entity, description in groups["links"]:
+            resolved[(paragraph, index)] = (entity, description)
+        split = self.splits.page_split(title)
+        for paragraph in article["paragraphs"]:
+            mentions, knowledge = [], []
+            for index, mention in enumerate(paragraph["mentions"]):
+                hit = resolved.get((paragraph["index"], index))
+                if hit is None:
+                    continue
+                mentions.append({"start": mention["start"], "end": mention["end"],
+                                 "surface": mention["surface"], "entity": hit[0]})
+                knowledge.append(hit[1])
+                if split == "train":
+                    yield pvalue.TaggedOutput(self.ANCHORS, (mention["surface"], hit[0]))
+            yield {
+                "id": f"{article['page_id']}-{paragraph['index']}",
+                "page_id": article["page_id"],
+                "page_title": title,
+                "paragraph": paragraph["index"],
+                "text": paragraph["text"],
+                "mentions": mentions,
+                "split": split,
+                "knowledge": knowledge,
+            }
+        yield _stat("pages_by_split", split)
+
+
+def public_example(example: dict) -> dict:
+    """The JSONL record (DESIGN.md): internal fields dropped."""
+    return {k: example[k] for k in ("id", "page_id", "page_title", "paragraph", "text", "mentions")}
+
+
+class _EntityRecordFn(beam.DoFn):
+    def __init__(self, splits: SplitConfig) -> None:
+        self.splits = splits
+
+    def process(self, element):
+        title, groups = element
+        pages = list(groups["page"])
+        if not pages:
+            return
+        page = pages[0]
+        anchors = sorted(groups["anchor"], key=lambda sc: (-sc[1], sc[0]))
+        yield {
+            "title": title,
+            "page_id": page["page_id"],
+            "description": page["description"],
+            "description_source": page["description_source"],
+            "redirects": sorted(groups["redirect"]),
+            "aliases": [{"surface": s, "count": c} for s, c in anchors],
+            "split": self.splits.entity_split(title),
+        }
+
+
+class _AliasRecordFn(beam.DoFn):
+    def process(self, element):
+        surface, candidates = element
+        counts: dict[str, int] = {}
+        for entity, count in candidates:
+            counts[entity] = counts.get(entity, 0) + count
+        ranked = sorted(counts.items(), key=lambda ec: (-ec[1], ec[0]))
+        yield {"surface": surface, "entities": [{"entity": e, "count": c} for e, c in ranked]}
+
+
+class BuildKnowledge(beam.PTransform):
+    """Examples per paragraph, the entity table and the alias table (train anchors only)."""
+
+    def __init__(self, splits: SplitConfig) -> None:
+        super().__init__()
+        self.splits = splits
+
+    def expand(self, inputs):
+        pages = inputs["articles"] | "PageByTitle" >> beam.Map(lambda a: (a["title"], a))
+        assembled = (
+            {"page": pages, "links": inputs["links"]}
+            | "JoinPageLinks" >> beam.CoGroupByKey()
+            | "AssembleExamples" >> beam.ParDo(_AssembleExamplesFn(self.splits)).with_outputs(
+                _AssembleExamplesFn.ANCHORS, STATS, main="examples")
+        )
+        anchor_counts = assembled[_AssembleExamplesFn.ANCHORS] | "CountAnchors" >> beam.combiners.Count.PerElement()
+        entity_pages = inputs["articles"] | "EntityInfo" >> beam.Map(
+            lambda a: (a["title"], {k: a[k] for k in ("page_id", "description", "description_source")}))
+        redirects_by_entity = inputs["aliases"] | "RedirectsByEntity" >> beam.Map(lambda kv: (kv[1][0], kv[0]))
+        anchors_by_entity = anchor_counts | "AnchorsByEntity" >> beam.Map(lambda kv: (kv[0][1], (kv[0][0], kv[1])))
+        entities = (
+            {"page": entity_pages, "redirect": redirects_by_entity, "anchor": anchors_by_entity}
+            | "JoinEntityParts" >> beam.CoGroupByKey()
+            | "EntityRecord" >> beam.ParDo(_EntityRecordFn(self.splits))
+        )
+        alias_candidates = (
+            (anchor_counts | "AnchorCandidates" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1]))),
+             inputs["aliases"] | "RedirectCandidates" >> beam.Map(lambda kv: (kv[0], (kv[1][0], 0))),
+             inputs["disambiguation_aliases"] | "DisambiguationCandidates" >> beam.Map(
+                 lambda se: (se[0], (se[1], 0))))
+            | "FlattenCandidates" >> beam.Flatten()
+        )
+        aliases = (
+            alias_candidates
+            | "GroupBySurface" >> beam.GroupByKey()
+            | "AliasRecord" >> beam.ParDo(_AliasRecordFn())
+        )
+        return {"examples": assembled.examples, "entities": entities, "aliases": aliases,
+                STATS: assembled[STATS]}
+
+
+# --------------------------------------------------------------------------------------------------
+# Tokenizing and binarizing
+# --------------------------------------------------------------------------------------------------
+
+
+@beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
+class _RowsFn(beam.DoFn):
+    """An example → knowledge-infilled rows (one mention each) or a plain row; plain-text rows too."""
+
+    PLAIN = "plain"
+
+    def __init__(self, splits: SplitConfig, max_infills: int, max_tokens: int, plain_fraction: float,
+                 num_shards: int) -> None:
+        self.splits = splits
+        self.max_infills = max_infills
+        self.max_tokens = max_tokens
+        self.plain_fraction = plain_fraction
+        self.num_shards = num_shards
+        self._tokenizer: KilmTokenizer | None = None
+        self._tokenizer_json: str | None = None
+
+    def _load(self, tokenizer_json: str) -> KilmTokenizer:
+        if self._tokenizer_json != tokenizer_json:
+            self._tokenizer = KilmTokenizer.from_json(tokenizer_json)
+            self._tokenizer_json = tokenizer_json
+        return self._tokenizer
+
+    def _shard(self, split: str, key: str) -> str:
+        return f"shard{stable_bucket(key, self.num_shards)}" if split == "train" else "shard0"
+
+    def process(self, example: dict, tokenizer_json: str):
+        tokenizer = self._load(tokenizer_json)
+        split, text, mentions = example["split"], example["text"], example["mentions"]
+        plain_ids = tokenizer.encode(text)
+        for k, chunk in enumerate(plain_chunks(plain_ids, self.max_tokens)):
+            yield pvalue.TaggedOutput(self.PLAIN, (split, (f"{example['id']}:{k}", chunk)))
+        usable = [
+            bool(knowledge) and (split != "train" or self.splits.entity_split(m["entity"]) == "seen")
+            for m, knowledge in zip(mentions, example["knowledge"])
+        ]
+        if split == "train":
+            unseen = sum(1 for m in mentions if self.splits.entity_split(m["entity"]) == "unseen")
+            if unseen:
+                yield _stat("mentions", "unseen_entity_kept_plain_in_train", unseen)
+        chosen = choose_mentions(example["id"], mentions, usable, self.max_infills)
+        rows = 0
+        for index in chosen:
+            mention = mentions[index]
+            fitted = fit_window(text, mention["start"], mention["end"], mention["entity"],
+                                example["knowledge"][index], tokenizer, self.max_tokens)
+            if fitted is None:
+                yield _stat("mentions", "span_too_long")
+                continue
+            encoded, ws, we = fitted
+            key = f"{example['id']}#{index}"
+            meta = {"example": example["id"], "mention": index, "entity": mention["entity"], "window": [ws, we],
+                    "span": [encoded.span_start, encoded.span_end]}
+            rows += 1
+            yield (self._shard(split, key), split), (key, encoded.source, encoded.target, meta)
+        if rows == 0 and stable_unit(example["id"], "plain") < self.plain_fraction:
+            for k, chunk in enumerate(plain_chunks(plain_ids, self.max_tokens)):
+                key = f"{example['id']}:{k}"
+                meta = {"example": example["id"], "mention": None, "entity": None, "window": None, "span": None}
+                yield (self._shard(split, key), split), (key, chunk, chunk, meta)
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        f.write(data)
+
+
+def _jsonl_gz(records: Iterable[dict]) -> bytes:
+    lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
+    return gzip.compress(lines.encode("utf-8"), mtime=0)
+
+
+class _WriteBinaryFn(beam.DoFn):
+    """All rows of one (shard, split) → fairseq ``.bin/.idx`` pairs + ``rows.jsonl.gz``, sorted by key."""
+
+    def __init__(self, output: str) -> None:
+        self.output = output
+
+    def process(self, element, tokenizer_json: str):
+        import os
+        import tempfile
+
+        (shard, split), rows = element
+        rows = sorted((r for r in rows if r is not None), key=lambda r: r[0])
+        vocab = len(json.loads(tokenizer_json)["symbols"])
+        directory = FileSystems.join(self.output, "bin", shard)
+        with tempfile.TemporaryDirectory() as tmp:
+            for side, column in (("source", 1), ("target", 2)):
+                write_indexed(os.path.join(tmp, side), (r[column] for r in rows), vocab)
+                for ext in ("bin", "idx"):
+                    with open(os.path.join(tmp, f"{side}.{ext}"), "rb") as f:
+                        _write_bytes(FileSystems.join(directory, f"{split}.{side}.{ext}"), f.read())
+        _write_bytes(FileSystems.join(directory, f"{split}.rows.jsonl.gz"),
+                     _jsonl_gz({"row": i, "key": r[0], **r[3]} for i, r in enumerate(rows)))
+        yield split, len(rows)
+
+
+class _WritePlainFn(beam.DoFn):
+    def __init__(self, output: str) -> None:
+        self.output = output
+
+    def process(self, element, tokenizer_json: str):
+        import os
+        import tempfile
+
+        split, rows = element
+        rows = sorted((r for r in rows if r is not None), key=lambda r: r[0])
+        vocab = len(json.loads(tokenizer_json)["symbols"])
+        with tempfile.TemporaryDirectory() as tmp:
+            write_indexed(os.path.join(tmp, "plain"), (r[1] for r in rows), vocab)
+            for ext in ("bin", "idx"):
+                with open(os.path.join(tmp, f"plain.{ext}"), "rb") as f:
+                    _write_bytes(FileSystems.join(self.output, "bin", "plain", f"{split}.{ext}"), f.read())
+        yield split, len(rows)
+
+
+class Binarize(beam.PTransform):
+    """Examples → ``bin/shardK/{split}.{source,target}`` and ``bin/plain/{split}`` (fairseq mmap)."""
+
+    def __init__(self, output: str, splits: SplitConfig, max_infills: int, max_tokens: int,
+                 plain_fraction: float, num_shards: int) -> None:
+        super().__init__()
+        self.output = output
+        self.rows_fn = _RowsFn(splits, max_infills, max_tokens, plain_fraction, num_shards)
+        self.num_shards = num_shards
+
+    def expand(self, inputs):
+        examples, tokenizer = inputs["examples"], beam.pvalue.AsSingleton(inputs["tokenizer"])
+        rows = examples | "MakeRows" >> beam.ParDo(self.rows_fn, tokenizer).with_outputs(
+            _RowsFn.PLAIN, STATS, main="rows")
+        pipeline = examples.pipeline
+        # Every (shard, split) file exists even when empty: fairseq needs valid/test in shard0.
+        expected = [((f"shard{k}", "train"), None) for k in range(self.num_shards)]
+        expected += [(("shard0", split), None) for split in ("valid", "test")]
+        counts = (
+            (rows.rows, pipeline | "ExpectedShards" >> beam.Create(expected))
+            | "FlattenShardRows" >> beam.Flatten()
+            | "GroupShardRows" >> beam.GroupByKey()
+            | "WriteShards" >> beam.ParDo(_WriteBinaryFn(self.output), tokenizer)
+        )
+        plain_counts = (
+            (rows[_RowsFn.PLAIN], pipeline | "ExpectedPlain" >> beam.Create([(s, None) for s in
+                                                                             ("train", "valid", "test")]))
+            | "FlattenPlainRows" >> beam.Flatten()
+            | "GroupPlainRows" >> beam.GroupByKey()
+            | "WritePlain" >> beam.ParDo(_WritePlainFn(self.output), tokenizer)
+        )
+        stats = (
+            (counts | "SequenceStats" >> beam.Map(lambda kv: ("sequences", kv[0], kv[1])),
+             plain_counts | "PlainStats" >> beam.Map(lambda kv: ("plain_sequences", kv[0], kv[1])))
+            | "FlattenSequenceStats" >> beam.Flatten()
+        )
+        return {"counted": stats, STATS: rows[STATS]}
+
+
+def train_tokenizer(texts: list[str], kind: str, vocab_size: int) -> str:
+    """Train on the sorted sample (deterministic); returns the tokenizer as JSON."""
+    if kind != "bpe":
+        from kilm.spm import train_spm_tokenizer
+
+        return train_spm_tokenizer(sorted(texts), vocab_size).to_json()
+    return KilmTokenizer.train_bpe(sorted(texts), vocab_size=vocab_size).to_json()
+
+
+class _SaveTokenizerFn(beam.DoFn):
+    def __init__(self, output: str, num_shards: int) -> None:
+        self.output = output
+        self.num_shards = num_shards
+
+    def process(self, tokenizer_json: str):
+        import tempfile
+        from pathlib import Path
+
+        tokenizer = KilmTokenizer.from_json(tokenizer_json)
+        with tempfile.TemporaryDirectory() as tmp:
+            tokenizer.save(tmp)
+            for name in sorted(p.name for p in Path(tmp).iterdir()):
+                _write_bytes(FileSystems.join(self.output, "tokenizer", name), (Path(tmp) / name).read_bytes())
+            dictionary = (Path(tmp) / "dict.txt").read_bytes()
+        for directory in [*(f"shard{k}" for k in range(self.num_shards)), "plain"]:
+            _write_bytes(FileSystems.join(self.output, "bin", directory, "dict.txt"), dictionary)
+        yield {"kind": tokenizer.kind, "symbol_mode": tokenizer.symbol_mode, "dictionary_size": len(tokenizer),
+               "special_tokens": list(seq.SPECIAL_TOKENS)}
+
+
+class SaveTokenizer(beam.PTransform):
+    def __init__(self, output: str, num_shards: int) -> None:
+        super().__init__()
+        self.output = output
+        self.num_shards = num_shards
+
+    def expand(self, tokenizer_json):
+        return tokenizer_json | "SaveTokenizerFiles" >> beam.ParDo(_SaveTokenizerFn(self.output, self.num_shards))
+
+
+# --------------------------------------------------------------------------------------------------
+# Deterministic JSONL outputs
+# --------------------------------------------------------------------------------------------------
+
+
+class _WriteJsonlFn(beam.DoFn):
+    def __init__(self, output: str, sort_key) -> None:
+        self.output = output
+        self.sort_key = sort_key
+
+    def process(self, element):
+        name, records = element
+        records = sorted((r for r in records if r is not None), key=self.sort_key)
+        _write_bytes(FileSystems.join(self.output, name), _jsonl_gz(records))
+        yield name, len(records)
+
+
+class WriteJsonl(beam.PTransform):
+    """Records → ``{prefix}-SSSSS-of-NNNNN.jsonl.gz`` by a stable hash, sorted inside each file.
+
+    Every file of every prefix is written, empty ones included, so readers find a complete set.
+    """
+
+    def __init__(self, output: str, prefixes: list[str], num_files: int, prefix_of, shard_key, sort_key) -> None:
+        super().__init__()
+        self.output = output
+        self.prefixes = prefixes
+        self.num_files = num_files
+        self.prefix_of = prefix_of
+        self.shard_key = shard_key
+        self.sort_key = sort_key
+
+    def _file(self, prefix: str, k: int) -> str:
+        return f"{prefix}-{k:05d}-of-{self.num_files:05d}.jsonl.gz"
+
+    def expand(self, records):
+        every_file = [(self._file(p, k), None) for p in self.prefixes for k in range(self.num_files)]
+        return (
+            (records | "KeyByFile" >> beam.Map(
+                lambda r: (self._file(self.prefix_of(r), stable_bucket(self.shard_key(r), self.num_files)), r)),
+             records.pipeline | "EveryFile" >> beam.Create(every_file))
+            | "FlattenFiles" >> beam.Flatten()
+            | "GroupByFile" >> beam.GroupByKey()
+            | "WriteFile" >> beam.ParDo(_WriteJsonlFn(self.output, self.sort_key))
+        )
+
+
+def count_stats(stats) -> beam.PCollection:
+    """``(section, key)`` elements → ``(section, key, n)``."""
+    return (
+        stats
+        | "CountStats" >> beam.combiners.Count.PerElement()
+        | "FlattenStatCounts" >> beam.Map(lambda kv: (kv[0][0], kv[0][1], kv[1]))
+    )
