@@ -53,7 +53,7 @@ def read_indexed(prefix: str | Path) -> list[np.ndarray]:
     with open(f"{prefix}.idx", "rb") as index:
         if index.read(9) != _MAGIC:
             raise ValueError(f"{prefix}.idx: not a fairseq mmap index")
-        (version,) = struct.unpack("<Q", index.read(8))
+        index.read(8)  # version
         (code,) = struct.unpack("<B", index.read(1))
         (count,) = struct.unpack("<Q", index.read(8))
         dtype = {v: k for k, v in _DTYPE_CODES.items()}[code]

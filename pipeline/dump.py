@@ -27,7 +27,7 @@ from pipeline.site import Site
 CHUNK_BYTES = 1 << 20
 _PAGE_OPEN = b"<page>"
 _PAGE_CLOSE = b"</page>"
-_DOCTYPE = re.compile(rb"<!DOCTYPE.*?(?:\]\s*>|>)", re.DOTALL)
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.DOTALL)
 _TITLE = re.compile(rb"<title>(.*?)</title>", re.DOTALL)
 _HEADER_CLOSE = b"</mediawiki>"
 

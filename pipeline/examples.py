@@ -111,7 +111,26 @@ def fit_window(
     return best
 
 
-def plain_chunks(ids: list[int], max_tokens: int) -> list[list[int]]:
-    """A plain paragraph's ids (no ``</s>``) cut into rows that fit with ``<s>`` and ``</s>``."""
-    size = max_tokens - 2
-    return [[*ids[i : i + size], seq.EOS] for i in range(0, max(len(ids), 1), size)]
+def plain_windows(text: str, tokenizer: KilmTokenizer, max_tokens: int) -> list[tuple[int, int, list[int]]]:
+    """A plain paragraph cut at spaces into windows whose rows (``<s>``/``</s>`` included) fit
+    ``max_tokens``: ``[(start, end, ids + </s>)]``; each decodes back to ``text[start:end]``."""
+    ids = tokenizer.encode(text)
+    if len(ids) + 2 <= max_tokens:
+        return [(0, len(text), [*ids, seq.EOS])]
+    windows, start = [], 0
+    while start < len(text):
+        lo, hi, best = start + 1, len(text), None
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            end = mid if mid == len(text) else (text.rfind(" ", start, mid) if " " in text[start:mid] else mid)
+            end = max(end, start + 1)
+            piece = tokenizer.encode(text[start:end])
+            if len(piece) + 2 <= max_tokens:
+                best = (end, piece)
+                lo = mid + 1
+            else:
+                hi = mid - 1
+        end, piece = best if best else (start + 1, tokenizer.encode(text[start : start + 1]))
+        windows.append((start, end, [*piece, seq.EOS]))
+        start = end + 1 if end < len(text) and text[end] == " " else end
+    return windows

@@ -7,6 +7,7 @@ and, unchanged, on Dataflow, Flink or Spark through Beam's own options (see READ
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -61,7 +62,7 @@ def read_site(path: str) -> Site | None:
 def site_of(paths: list[str]) -> Site:
     """One wiki per run: titles of different wikis would collide in the entity table."""
     sites = {p: read_site(p) for p in paths}
-    found = {s.dbname: s for s in sites.values() if s is not None}
+    found = {s.dbname: s for s in sites.values() if s is not None and s.dbname != Site().dbname}
     if not found:
         raise InputError(f"--input: no MediaWiki <siteinfo> found in {', '.join(paths)}")
     if len(found) > 1:
@@ -138,15 +139,17 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
     articles = parsed["articles"]
     page_index = (
         (articles | "IndexEntities" >> beam.Map(lambda a: (a["title"], ("entity", a["description"]))),
-         parsed["disambiguations"] | "IndexDisambiguations" >> beam.Map(lambda d: (d["title"], ("disambiguation", None))))
+         parsed["disambiguations"] | "IndexDisambiguations" >> beam.Map(
+             lambda d: (d["title"], ("disambiguation", None))))
         | "FlattenPageIndex" >> beam.Flatten()
     )
-    redirects = {"page_index": page_index, "redirects": parsed["redirects"]} | "ResolveRedirects" >> T.ResolveRedirects(
-        options.max_redirect_hops)
+    redirects = ({"page_index": page_index, "redirects": parsed["redirects"]}
+                 | "ResolveRedirects" >> T.ResolveRedirects(options.max_redirect_hops))
     links = {"articles": articles, "disambiguations": parsed["disambiguations"],
              "aliases": redirects["aliases"]} | "ResolveLinks" >> T.ResolveLinks()
-    knowledge = {"articles": articles, "links": links["links"], "aliases": redirects["aliases"],
-                 "disambiguation_aliases": links["disambiguation_aliases"]} | "BuildKnowledge" >> T.BuildKnowledge(splits)
+    knowledge = ({"articles": articles, "links": links["links"], "aliases": redirects["aliases"],
+                  "disambiguation_aliases": links["disambiguation_aliases"]}
+                 | "BuildKnowledge" >> T.BuildKnowledge(splits))
     examples = knowledge["examples"]
 
     if tokenizer is not None:
@@ -167,10 +170,9 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         options.num_shards)
 
     num_files = options.num_shards
-    _ = (examples | "PublicExamples" >> beam.Map(lambda e: (e["split"], T.public_example(e)))
-         | "WriteExamples" >> T.WriteJsonl(
-             output, [f"examples/{s}" for s in SPLITS], num_files, lambda se: f"examples/{se[0]}",
-             lambda se: se[1]["id"], lambda se: (se[1]["page_id"], se[1]["paragraph"])))
+    _ = examples | "WriteExamples" >> T.WriteJsonl(
+        output, [f"examples/{s}" for s in SPLITS], num_files, lambda e: f"examples/{e['split']}",
+        lambda e: e["id"], lambda e: (e["page_id"], e["paragraph"]), project=T.public_example)
     _ = knowledge["entities"] | "WriteEntities" >> T.WriteJsonl(
         output, ["entities/entities"], num_files, lambda e: "entities/entities", lambda e: e["title"],
         lambda e: e["title"])
@@ -202,7 +204,7 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
                   "plain_fraction": options.plain_fraction},
         "license": LICENSE,
     }
-    parts = (
+    _ = (
         (T.count_stats(stats),
          binarized["counted"],
          read["errors"] | "TagErrors" >> beam.Map(lambda e: ("errors", e)),
@@ -244,10 +246,8 @@ def _unknown_flags(argv: list[str]) -> list[str]:
         for sub in cls.__subclasses__():
             if sub not in seen:
                 seen.add(sub)
-                try:
+                with contextlib.suppress(argparse.ArgumentError):  # options several classes share
                     sub._add_argparse_args(parser)
-                except argparse.ArgumentError:
-                    pass
                 add(sub)
 
     add(PipelineOptions)

@@ -24,9 +24,9 @@ FILE_NS, TEMPLATE_NS, CATEGORY_NS, MEDIA_NS = 6, 10, 14, -2
 
 #: Interwiki prefixes of Wikimedia projects: ``[[wikt:word|word]]`` shows its text but is no entity.
 INTERWIKI_PREFIXES = frozenset(
-    "wikipedia w wiktionary wikt wikinews n wikibooks b wikiquote q wikisource s wikispecies species "
-    "wikiversity v wikivoyage voy wikimedia foundation wmf commons c meta m mediawikiwiki mw phabricator "
-    "phab wikidata d incubator outreach".split()
+    """wikipedia w wiktionary wikt wikinews n wikibooks b wikiquote q wikisource s wikispecies species
+    wikiversity v wikivoyage voy wikimedia foundation wmf commons c meta m mediawikiwiki mw phabricator
+    phab wikidata d incubator outreach""".split()
 )
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
 _SPACES = re.compile(r"[\s_]+")

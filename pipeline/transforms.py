@@ -23,7 +23,7 @@ from kilm import sequence as seq
 from kilm.indexed import write_indexed
 from kilm.tokenizer import KilmTokenizer
 from pipeline.dump import dead_letter, read_dump
-from pipeline.examples import SplitConfig, choose_mentions, fit_window, plain_chunks, stable_bucket, stable_unit
+from pipeline.examples import SplitConfig, choose_mentions, fit_window, plain_windows, stable_bucket, stable_unit
 from pipeline.pages import PageRules, choose_description, classify, disambiguation_surface, is_disambiguation
 
 STATS = "stats"
@@ -263,7 +263,7 @@ class _ResolveLinkFn(beam.DoFn):
     DISAMBIGUATION_ALIASES = "disambiguation_aliases"
 
     def process(self, element):
-        target, groups = element
+        _, groups = element
         refs = list(groups["ref"])
         if not refs:
             return
@@ -487,9 +487,9 @@ class _RowsFn(beam.DoFn):
     def process(self, example: dict, tokenizer_json: str):
         tokenizer = self._load(tokenizer_json)
         split, text, mentions = example["split"], example["text"], example["mentions"]
-        plain_ids = tokenizer.encode(text)
-        for k, chunk in enumerate(plain_chunks(plain_ids, self.max_tokens)):
-            yield pvalue.TaggedOutput(self.PLAIN, (split, (f"{example['id']}:{k}", chunk)))
+        plain = plain_windows(text, tokenizer, self.max_tokens)
+        for k, (_, _, ids) in enumerate(plain):
+            yield pvalue.TaggedOutput(self.PLAIN, (split, (f"{example['id']}:{k}", ids)))
         usable = [
             bool(knowledge) and (split != "train" or self.splits.entity_split(m["entity"]) == "seen")
             for m, knowledge in zip(mentions, example["knowledge"])
@@ -514,10 +514,10 @@ class _RowsFn(beam.DoFn):
             rows += 1
             yield (self._shard(split, key), split), (key, encoded.source, encoded.target, meta)
         if rows == 0 and stable_unit(example["id"], "plain") < self.plain_fraction:
-            for k, chunk in enumerate(plain_chunks(plain_ids, self.max_tokens)):
+            for k, (ws, we, ids) in enumerate(plain):
                 key = f"{example['id']}:{k}"
-                meta = {"example": example["id"], "mention": None, "entity": None, "window": None, "span": None}
-                yield (self._shard(split, key), split), (key, chunk, chunk, meta)
+                meta = {"example": example["id"], "mention": None, "entity": None, "window": [ws, we], "span": None}
+                yield (self._shard(split, key), split), (key, ids, ids, meta)
 
 
 def _write_bytes(path: str, data: bytes) -> None:
@@ -676,8 +676,10 @@ class WriteJsonl(beam.PTransform):
     Every file of every prefix is written, empty ones included, so readers find a complete set.
     """
 
-    def __init__(self, output: str, prefixes: list[str], num_files: int, prefix_of, shard_key, sort_key) -> None:
+    def __init__(self, output: str, prefixes: list[str], num_files: int, prefix_of, shard_key, sort_key,
+                 project=None) -> None:
         super().__init__()
+        self.project = project or (lambda record: record)
         self.output = output
         self.prefixes = prefixes
         self.num_files = num_files
@@ -692,7 +694,8 @@ class WriteJsonl(beam.PTransform):
         every_file = [(self._file(p, k), None) for p in self.prefixes for k in range(self.num_files)]
         return (
             (records | "KeyByFile" >> beam.Map(
-                lambda r: (self._file(self.prefix_of(r), stable_bucket(self.shard_key(r), self.num_files)), r)),
+                lambda r: (self._file(self.prefix_of(r), stable_bucket(self.shard_key(r), self.num_files)),
+                           self.project(r))),
              records.pipeline | "EveryFile" >> beam.Create(every_file))
             | "FlattenFiles" >> beam.Flatten()
             | "GroupByFile" >> beam.GroupByKey()

@@ -26,8 +26,9 @@ _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _DROPPED_TAGS = ("ref", "references", "gallery", "math", "chem", "ce", "score", "timeline", "imagemap",
                  "syntaxhighlight", "source", "graph", "mapframe", "maplink", "templatedata", "noinclude",
                  "includeonly", "hiero", "inputbox", "categorytree", "poem")
-_SELF_CLOSED_TAG = re.compile(r"<(?:%s)\b[^<>]*?/\s*>" % "|".join(_DROPPED_TAGS), re.IGNORECASE)
-_PAIRED_TAG = re.compile(r"<(%s)\b[^<>]*?>.*?(?:</\1\s*>|$)" % "|".join(_DROPPED_TAGS), re.IGNORECASE | re.DOTALL)
+_TAG_NAMES = "|".join(_DROPPED_TAGS)
+_SELF_CLOSED_TAG = re.compile(rf"<(?:{_TAG_NAMES})\b[^<>]*?/\s*>", re.IGNORECASE)
+_PAIRED_TAG = re.compile(rf"<({_TAG_NAMES})\b[^<>]*?>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _BRACES = re.compile(r"\{\{|\}\}")
 _TABLE_LINE = re.compile(r"^[ \t]*(\{\||\|\})", re.MULTILINE)
 _MAGIC_WORD = re.compile(r"__[A-ZÀ-ÿ_]+__")
@@ -146,7 +147,7 @@ class _Templates:
         if body.startswith("{"):  # a template argument {{{x}}}: no text in an article
             return _GONE
         head = body.split("|", 1)[0]
-        if head.lstrip().startswith("#") or ":" in head and head.split(":", 1)[0].strip().isupper():
+        if head.lstrip().startswith("#") or (":" in head and head.split(":", 1)[0].strip().isupper()):
             return _GONE  # parser functions and magic words ({{#if:..}}, {{DISPLAYTITLE:..}})
         name = template_name(body, self.site)
         if top:

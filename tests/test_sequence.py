@@ -1,0 +1,96 @@
+"""The KILM sequence format: text form, ids, dictionary (the contract every part imports)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kilm import sequence as seq
+from kilm.indexed import read_indexed, write_indexed
+from kilm.tokenizer import KilmTokenizer
+
+CORPUS = [
+    "The Joker is a supervillain in DC Comics. He first appeared in Batman #1.",
+    "Gotham City is a fictional city. Batman protects Gotham from the Joker's plans.",
+    "Երևանը Հայաստանի մայրաքաղաքն է։ 東京は日本の首都。 Hà Nội là thủ đô của Việt Nam.",
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return KilmTokenizer.train_bpe(sorted(CORPUS * 20), vocab_size=400)
+
+
+def test_text_form_and_its_inverse():
+    window = seq.Window("Later, the Joker's plan fails.", 11, 16, "Joker (character)", "Fictional villain")
+    text = seq.infilled_text(window)
+    assert text == ("Later, the <ent> Joker </ent><ent_desc> Joker (character) <sep> Fictional villain "
+                    "</ent_desc>'s plan fails.")
+    masked = "Later, the <ent> Joker </ent><ent_desc> <mask> </ent_desc>'s plan fails."
+    assert seq.infilled_text(window, masked=True) == masked
+    assert seq.strip_knowledge(text) == window.text
+    assert seq.split_knowledge_span(seq.extract_generated_span(text)) == ("Joker (character)", "Fictional villain")
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [("Later, the Joker's plan fails.", 11, 16), ("Joker laughs.", 0, 5), ("Ask the Joker", 8, 13),
+     ("東京は日本の首都。", 0, 2), ("Ở Hà Nội, trời mưa.", 2, 8), ("Երևանը մայրաքաղաք է։", 0, 5)],
+)
+def test_ids_decode_to_the_text_form(tokenizer, text, start, end):
+    window = seq.Window(text, start, end, "Title (qualifier)", "A description, with punctuation.")
+    encoded = tokenizer.encode_window(window)
+    assert tokenizer.decode(encoded.target) == seq.infilled_text(window)
+    assert tokenizer.decode(encoded.source) == seq.infilled_text(window, masked=True)
+    assert seq.strip_knowledge(tokenizer.decode(encoded.target)) == text
+    span = tokenizer.decode(encoded.target[encoded.span_start : encoded.span_end])
+    assert span.strip() == seq.knowledge_span(window.title, window.description)  # title encoded after a space
+    assert encoded.source[-1] == encoded.target[-1] == seq.EOS
+    assert encoded.source.count(tokenizer.special.mask) == 1
+
+
+def test_mention_keeps_its_running_text_tokens(tokenizer):
+    window = seq.Window("Batman protects Gotham from the Joker.", 32, 37, "Joker", "Villain")
+    encoded = tokenizer.encode_window(window)
+    mention = encoded.target[encoded.target.index(tokenizer.special.ent) + 1 : encoded.target.index(
+        tokenizer.special.ent_end)]
+    plain = tokenizer.encode(window.text)
+    assert any(plain[i : i + len(mention)] == mention for i in range(len(plain))), "same tokens as in plain text"
+
+
+def test_dictionary_appends_without_moving_indices():
+    base = ["the", "of", "50118"]
+    symbols = seq.build_dictionary_symbols(base)
+    assert symbols[:3] == base and symbols[3] == seq.MASK
+    assert tuple(symbols[-5:]) == seq.SPECIAL_TOKENS
+    mbart = seq.build_dictionary_symbols(base, language_tokens=["[en_XX]", "[uk_UA]"], model_rows=12)
+    assert mbart[3:6] == ["[en_XX]", "[uk_UA]", seq.MASK]
+    assert mbart[6:8] == ["madeupword0000", "madeupword0001"]
+    assert len(seq.FAIRSEQ_SPECIALS) + len(mbart) - len(seq.SPECIAL_TOKENS) == 12
+    assert seq.build_dictionary_symbols(symbols) == symbols  # idempotent on a KILM dictionary
+    with pytest.raises(ValueError, match="fewer than"):
+        seq.build_dictionary_symbols(base, model_rows=5)
+
+
+def test_dict_file_roundtrip_matches_fairseq(tmp_path, tokenizer):
+    from fairseq.data import Dictionary
+
+    tokenizer.save(tmp_path)
+    dictionary = Dictionary.load(str(tmp_path / "dict.txt"))
+    assert [dictionary[i] for i in range(len(dictionary))] == tokenizer.symbols
+    again = KilmTokenizer.load(tmp_path)
+    assert again.encode(CORPUS[0]) == tokenizer.encode(CORPUS[0])
+
+
+def test_indexed_rows_roundtrip_with_fairseq(tmp_path):
+    from fairseq.data import Dictionary, data_utils
+
+    rows = [[5, 6, 7, 2], [8, 2], [9, 10, 11, 12, 13, 2]]
+    write_indexed(tmp_path / "train.source", rows, vocab_size=100)
+    dictionary = Dictionary()
+    for i in range(96):
+        dictionary.add_symbol(str(i))
+    dataset = data_utils.load_indexed_dataset(str(tmp_path / "train.source"), dictionary)
+    assert [dataset[i].tolist() for i in range(len(dataset))] == rows
+    assert [r.tolist() for r in read_indexed(tmp_path / "train.source")] == rows
+    with pytest.raises(ValueError, match="outside a vocabulary"):
+        write_indexed(tmp_path / "bad", [[100]], vocab_size=100)
