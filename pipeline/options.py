@@ -84,6 +84,9 @@ class KilmOptions(PipelineOptions):
                            help=f"comma-separated, in order of preference, from {DESCRIPTION_SOURCES}")
         group.add_argument("--wikidata-descriptions", default=None,
                            help="Wikidata JSON dump (latest-all.json.bz2 format) for the 'wikidata' source")
+        group.add_argument("--wikidata-fallback-languages", default="en",
+                           help="comma-separated languages whose Wikidata description is used when the "
+                                "dump's own language has none")
         group.add_argument("--disambiguation-templates", default=DEFAULT_DISAMBIGUATION_TEMPLATES,
                            help="templates marking disambiguation pages, besides those whose page in the "
                                 "dump contains __DISAMBIG__")

@@ -136,7 +136,10 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
 
     read = pipeline | "InputFiles" >> beam.Create(paths) | "ReadPages" >> T.ReadPages(options.max_page_bytes)
     parsed = read["pages"] | "ParsePages" >> T.ParsePages(rules, disambiguation_templates)
-    articles = parsed["articles"]
+    languages = tuple(dict.fromkeys([site.language, *options.wikidata_fallback_languages.split(",")]))
+    described = parsed["articles"] | "ChooseDescriptions" >> T.ChooseDescriptions(
+        rules.description_sources, options.wikidata_descriptions, site, tuple(lang for lang in languages if lang))
+    articles = described.articles
     page_index = (
         (articles | "IndexEntities" >> beam.Map(lambda a: (a["title"], ("entity", a["description"]))),
          parsed["disambiguations"] | "IndexDisambiguations" >> beam.Map(
@@ -149,7 +152,7 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
              "aliases": redirects["aliases"]} | "ResolveLinks" >> T.ResolveLinks()
     knowledge = ({"articles": articles, "links": links["links"], "aliases": redirects["aliases"],
                   "disambiguation_aliases": links["disambiguation_aliases"]}
-                 | "BuildKnowledge" >> T.BuildKnowledge(splits))
+                 | "BuildKnowledge" >> T.BuildKnowledge(splits, site.language))
     examples = knowledge["examples"]
 
     if tokenizer is not None:
@@ -188,7 +191,7 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
 
     example_stats = examples | "ExampleStats" >> beam.Map(lambda e: ("examples", e["split"]))
     stats = (
-        (read[T.STATS], parsed[T.STATS], redirects[T.STATS], links[T.STATS], knowledge[T.STATS],
+        (read[T.STATS], parsed[T.STATS], described[T.STATS], redirects[T.STATS], links[T.STATS], knowledge[T.STATS],
          binarized[T.STATS], example_stats)
         | "FlattenStats" >> beam.Flatten()
     )
@@ -265,6 +268,8 @@ def run(argv: list[str] | None = None, *, build_only: bool = False):
         raise OptionError(f"unknown option(s): {', '.join(unknown)} (see python -m pipeline.run --help)")
     check_options(options)
     paths = expand_inputs(options.input)
+    if options.wikidata_descriptions:
+        expand_inputs([options.wikidata_descriptions])
     site = site_of(paths)
     tokenizer = pretrained_tokenizer(options)
     log.info("kilm pipeline: %d input file(s) from %s (%s), output %s", len(paths), site.dbname, site.language,

@@ -120,9 +120,8 @@ class _DecideTitleFn(beam.DoFn):
 
     ARTICLES, REDIRECTS, DISAMBIGUATIONS = "articles", "redirects", "disambiguations"
 
-    def __init__(self, configured_templates: frozenset[str], sources: tuple[str, ...]) -> None:
+    def __init__(self, configured_templates: frozenset[str]) -> None:
         self.configured_templates = configured_templates
-        self.sources = sources
 
     def process(self, element, dump_templates: Iterable[str]):
         title, items = element
@@ -146,16 +145,13 @@ class _DecideTitleFn(beam.DoFn):
             yield pvalue.TaggedOutput(self.DISAMBIGUATIONS, record)
             return
         yield _outcome("article")
-        description, source = choose_description(record["descriptions"], self.sources)
-        record = {**record, "description": description, "description_source": source}
         if record["unbalanced_markup"]:
             yield _stat("markup", "pages_with_unbalanced_markup")
-        yield _stat("descriptions", source or "none")
         yield record
 
 
 class ParsePages(beam.PTransform):
-    """Raw pages → articles (with their description), redirect edges, disambiguation pages."""
+    """Raw pages → articles, redirect edges, disambiguation pages."""
 
     def __init__(self, rules: PageRules, disambiguation_templates: frozenset[str]) -> None:
         super().__init__()
@@ -171,7 +167,7 @@ class ParsePages(beam.PTransform):
             classified.pages
             | "GroupByTitle" >> beam.GroupByKey()
             | "DecideTitle" >> beam.ParDo(
-                _DecideTitleFn(self.disambiguation_templates, self.rules.description_sources), dump_templates
+                _DecideTitleFn(self.disambiguation_templates), dump_templates
             ).with_outputs(_DecideTitleFn.REDIRECTS, _DecideTitleFn.DISAMBIGUATIONS, DEAD_LETTER, STATS,
                            main=_DecideTitleFn.ARTICLES)
         )
@@ -182,6 +178,71 @@ class ParsePages(beam.PTransform):
             DEAD_LETTER: (classified[DEAD_LETTER], decided[DEAD_LETTER]) | "FlattenDeadLetters" >> beam.Flatten(),
             STATS: (classified[STATS], decided[STATS]) | "FlattenStats" >> beam.Flatten(),
         }
+
+
+class _ChooseDescriptionFn(beam.DoFn):
+    def __init__(self, sources: tuple[str, ...]) -> None:
+        self.sources = sources
+
+    def process(self, article: dict):
+        description, source = choose_description(article["descriptions"], self.sources)
+        yield _stat("descriptions", source or "none")
+        yield {**article, "description": description, "description_source": source}
+
+
+class _AttachWikidataFn(beam.DoFn):
+    def process(self, element):
+        _, groups = element
+        found = sorted(groups["wikidata"])
+        for article in groups["article"]:
+            if found:
+                article = {**article, "descriptions": {**article["descriptions"], "wikidata": found[0][0]},
+                           "wikidata_language": found[0][1]}
+            yield article
+
+
+class ChooseDescriptions(beam.PTransform):
+    """Articles → articles with ``description``/``description_source`` by the configured order; with a
+    Wikidata dump, its descriptions are joined on the sitelink title first (one reader, many parsers)."""
+
+    def __init__(self, sources: tuple[str, ...], wikidata_path: str | None, site, languages: tuple[str, ...]) -> None:
+        super().__init__()
+        self.sources = sources
+        self.wikidata_path = wikidata_path
+        self.site = site
+        self.languages = languages
+
+    def expand(self, articles):
+        if self.wikidata_path and "wikidata" in self.sources:
+            from pipeline.wikidata import dump_lines, entity_description
+
+            site, languages, path = self.site, self.languages, self.wikidata_path
+
+            def read(p):
+                with open_raw(p) as raw:
+                    yield from dump_lines(raw, p)
+
+            def parse(line):
+                found = entity_description(line, site.dbname, languages)
+                if found:
+                    yield site.normalize(found[0]), (languages.index(found[2]), found[1], found[2])
+
+            wikidata = (
+                articles.pipeline
+                | "WikidataPath" >> beam.Create([path])
+                | "ReadWikidata" >> beam.FlatMap(read)
+                | "SpreadWikidata" >> beam.Reshuffle()
+                | "ParseWikidata" >> beam.FlatMap(parse)
+                | "WikidataValue" >> beam.Map(lambda kv: (kv[0], (kv[1][1], kv[1][2])))
+            )
+            articles = (
+                {"article": articles | "ArticleByTitle" >> beam.Map(lambda a: (a["title"], a)),
+                 "wikidata": wikidata}
+                | "JoinWikidata" >> beam.CoGroupByKey()
+                | "AttachWikidata" >> beam.ParDo(_AttachWikidataFn())
+            )
+        return articles | "Choose" >> beam.ParDo(_ChooseDescriptionFn(self.sources)).with_outputs(
+            STATS, main="articles")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -382,8 +443,9 @@ def public_example(example: dict) -> dict:
 
 
 class _EntityRecordFn(beam.DoFn):
-    def __init__(self, splits: SplitConfig) -> None:
+    def __init__(self, splits: SplitConfig, language: str) -> None:
         self.splits = splits
+        self.language = language
 
     def process(self, element):
         title, groups = element
@@ -397,6 +459,8 @@ class _EntityRecordFn(beam.DoFn):
             "page_id": page["page_id"],
             "description": page["description"],
             "description_source": page["description_source"],
+            "description_language": page.get("wikidata_language") if page["description_source"] == "wikidata"
+            else self.language,
             "redirects": sorted(groups["redirect"]),
             "aliases": [{"surface": s, "count": c} for s, c in anchors],
             "split": self.splits.entity_split(title),
@@ -416,9 +480,10 @@ class _AliasRecordFn(beam.DoFn):
 class BuildKnowledge(beam.PTransform):
     """Examples per paragraph, the entity table and the alias table (train anchors only)."""
 
-    def __init__(self, splits: SplitConfig) -> None:
+    def __init__(self, splits: SplitConfig, language: str) -> None:
         super().__init__()
         self.splits = splits
+        self.language = language
 
     def expand(self, inputs):
         pages = inputs["articles"] | "PageByTitle" >> beam.Map(lambda a: (a["title"], a))
@@ -430,13 +495,14 @@ class BuildKnowledge(beam.PTransform):
         )
         anchor_counts = assembled[_AssembleExamplesFn.ANCHORS] | "CountAnchors" >> beam.combiners.Count.PerElement()
         entity_pages = inputs["articles"] | "EntityInfo" >> beam.Map(
-            lambda a: (a["title"], {k: a[k] for k in ("page_id", "description", "description_source")}))
+            lambda a: (a["title"], {k: a.get(k) for k in ("page_id", "description", "description_source",
+                                                            "wikidata_language")}))
         redirects_by_entity = inputs["aliases"] | "RedirectsByEntity" >> beam.Map(lambda kv: (kv[1][0], kv[0]))
         anchors_by_entity = anchor_counts | "AnchorsByEntity" >> beam.Map(lambda kv: (kv[0][1], (kv[0][0], kv[1])))
         entities = (
             {"page": entity_pages, "redirect": redirects_by_entity, "anchor": anchors_by_entity}
             | "JoinEntityParts" >> beam.CoGroupByKey()
-            | "EntityRecord" >> beam.ParDo(_EntityRecordFn(self.splits))
+            | "EntityRecord" >> beam.ParDo(_EntityRecordFn(self.splits, self.language))
         )
         alias_candidates = (
             (anchor_counts | "AnchorCandidates" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1]))),
