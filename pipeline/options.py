@@ -56,8 +56,14 @@ class KilmOptions(PipelineOptions):
         tok.add_argument("--bart-dir", default=None,
                          help="fairseq bart.base/bart.large directory: encoder.json, vocab.bpe, dict.txt")
         tok.add_argument("--hf-tokenizer", default=None, help="Hugging Face tokenizer directory (tokenizer.json)")
+        tok.add_argument("--spm-model", default=None,
+                         help="SentencePiece model (fairseq mBART layout: sentence.bpe.model, with --dict)")
         tok.add_argument("--train-tokenizer", nargs="?", const="bpe", default=None, choices=TOKENIZER_KINDS,
                          help="train a tokenizer on the corpus itself (bare flag: byte-level BPE)")
+        group.add_argument("--dict", default=None, help="fairseq dict.txt that goes with --spm-model")
+        group.add_argument("--language-tokens", default="",
+                           help="comma-separated language tokens the base model appends before <mask> "
+                                "(mBART: [en_XX],[uk_UA],...); ours follow them")
         group.add_argument("--vocab-size", type=_positive("--vocab-size"), default=8000,
                            help="vocabulary size of a tokenizer trained with --train-tokenizer")
         group.add_argument("--tokenizer-sample-fraction", type=_fraction("--tokenizer-sample-fraction"),
@@ -100,8 +106,11 @@ def check_options(options: KilmOptions) -> None:
         raise OptionError("--input is required (a MediaWiki export: .xml, .xml.bz2, a glob or gs:// path)")
     if not options.output:
         raise OptionError("--output is required (a directory)")
-    if not (options.bart_dir or options.hf_tokenizer or options.train_tokenizer):
-        raise OptionError("choose a tokenizer: --bart-dir DIR, --hf-tokenizer DIR or --train-tokenizer")
+    if not (options.bart_dir or options.hf_tokenizer or options.spm_model or options.train_tokenizer):
+        raise OptionError("choose a tokenizer: --bart-dir DIR, --hf-tokenizer DIR, --spm-model FILE or "
+                          "--train-tokenizer")
+    if options.dict and not options.spm_model:
+        raise OptionError("--dict goes with --spm-model")
     if options.valid_fraction + options.test_fraction >= 1.0:
         raise OptionError("--valid-fraction + --test-fraction must leave some pages for train")
     sources = [s.strip() for s in options.description_sources.split(",") if s.strip()]

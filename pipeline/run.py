@@ -75,6 +75,11 @@ def pretrained_tokenizer(options: KilmOptions) -> KilmTokenizer | None:
         return KilmTokenizer.from_bart_dir(options.bart_dir)
     if options.hf_tokenizer:
         return KilmTokenizer.from_hf_dir(options.hf_tokenizer)
+    if options.spm_model:
+        from kilm.spm import from_spm_model
+
+        languages = [t.strip() for t in options.language_tokens.split(",") if t.strip()]
+        return from_spm_model(options.spm_model, options.dict, languages)
     return None
 
 
@@ -225,6 +230,8 @@ def _tokenizer_source(options: KilmOptions) -> str:
         return f"bart-dir:{options.bart_dir}"
     if options.hf_tokenizer:
         return f"hf-tokenizer:{options.hf_tokenizer}"
+    if options.spm_model:
+        return f"spm-model:{options.spm_model}" + (f",dict:{options.dict}" if options.dict else "")
     return f"trained-{options.train_tokenizer}:vocab={options.vocab_size}"
 
 

@@ -29,6 +29,8 @@ _DROPPED_TAGS = ("ref", "references", "gallery", "math", "chem", "ce", "score", 
 _TAG_NAMES = "|".join(_DROPPED_TAGS)
 _SELF_CLOSED_TAG = re.compile(rf"<(?:{_TAG_NAMES})\b[^<>]*?/\s*>", re.IGNORECASE)
 _PAIRED_TAG = re.compile(rf"<({_TAG_NAMES})\b[^<>]*?>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+# "<ref name=x" never closed by ">": MediaWiki shows it as text; it is markup residue to us.
+_BROKEN_TAG = re.compile(rf"<(?:{_TAG_NAMES})\b[^<>\n]*(?=[<\n]|$)", re.IGNORECASE)
 _BRACES = re.compile(r"\{\{|\}\}")
 _TABLE_LINE = re.compile(r"^[ \t]*(\{\||\|\})", re.MULTILINE)
 _MAGIC_WORD = re.compile(r"__[A-ZÀ-ÿ_]+__")
@@ -395,6 +397,7 @@ def parse_article(
     text = _COMMENT.sub(_GONE, text)
     text = _SELF_CLOSED_TAG.sub(_GONE, text)
     text = _PAIRED_TAG.sub(_GONE, text)
+    text = _BROKEN_TAG.sub(_GONE, text)
     templates = _Templates(site, short_description_names)
     text = templates.strip(text)
     text, unbalanced_tables = _strip_tables(text)

@@ -15,8 +15,13 @@ CORPUS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tokenizer():
+@pytest.fixture(scope="module", params=["bpe", "spm"])
+def tokenizer(request):
+    """Both trainable kinds: byte-level BPE and SentencePiece BPE."""
+    if request.param == "spm":
+        from kilm.spm import train_spm_tokenizer
+
+        return train_spm_tokenizer(sorted(CORPUS * 20), vocab_size=600)
     return KilmTokenizer.train_bpe(sorted(CORPUS * 20), vocab_size=400)
 
 

@@ -47,6 +47,8 @@ def test_refs_templates_comments_and_tables_are_removed():
     )
     assert text == "Alpha beta gamma texte & delta–x."
     assert found == []
+    text, _ = mentions("Crops<ref name=factb։\nNickel<ref name=x>cite</ref>.")
+    assert text == "Crops Nickel."
     (p,) = paragraphs("{| class=wikitable\n|-\n| [[Cell]] || x\n|}\nAfter the [[table]].")
     assert p.text == "After the table."
 

@@ -1,0 +1,99 @@
+"""Pipeline throughput against WikiExtractor on the same dump (pages/s, medians of several runs).
+
+    python bench/pipeline_vs_wikiextractor.py [--dump PATH ...] [--synthetic-entities N] [--runs 3]
+
+Ours (DirectRunner, 1 worker and 2 workers) produces links, descriptions, tokens and binarized shards;
+``wikiextractor --links`` produces plain text with links. Both are timed as whole processes, start-up
+included; the ratio is ours/theirs with the same number of processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DUMP = ROOT.parent / "shared" / "data" / "enwiki-pages-articles-sample.xml.bz2"
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def ours(dump: Path, workers: int, out: Path) -> list[str]:
+    command = [sys.executable, "-m", "pipeline.run", "--input", str(dump), "--output", str(out),
+               "--train-tokenizer", "--vocab-size", "8000"]
+    if workers > 1:
+        command += ["--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"]
+    return command
+
+
+def theirs(dump: Path, workers: int, out: Path) -> list[str]:
+    return [sys.executable, "-m", "wikiextractor.WikiExtractor", "--processes", str(workers), "--links",
+            "--quiet", "-o", str(out), str(dump)]
+
+
+def pages_in(dump: Path, tmp: Path) -> int:
+    out = tmp / "count"
+    subprocess.run(ours(dump, 1, out), cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return json.loads((out / "manifest.json").read_text())["counts"]["pages_read"]
+
+
+def bench_dump(dump: Path, runs: int, tmp: Path) -> list[dict]:
+    pages = pages_in(dump, tmp)
+    rows = []
+    for workers in (1, 2):
+        times = {"ours": [], "wikiextractor": []}
+        for run in range(runs):  # interleaved, so drifts in machine load hit both alike
+            times["ours"].append(timed(ours(dump, workers, tmp / f"ours-{workers}-{run}")))
+            times["wikiextractor"].append(timed(theirs(dump, workers, tmp / f"wx-{workers}-{run}")))
+        median = {k: statistics.median(v) for k, v in times.items()}
+        rows.append({"dump": dump.name, "pages": pages, "workers": workers,
+                     "ours_s": median["ours"], "wikiextractor_s": median["wikiextractor"],
+                     "ours_pages_per_s": pages / median["ours"],
+                     "wikiextractor_pages_per_s": pages / median["wikiextractor"],
+                     "ratio": median["wikiextractor"] / median["ours"]})
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dump", action="append", type=Path, default=None)
+    parser.add_argument("--synthetic-entities", type=int, default=0,
+                        help="also bench a generated world of this many entities (pipeline.synth)")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    dumps = args.dump or ([DEFAULT_DUMP] if DEFAULT_DUMP.is_file() else [])
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        if args.synthetic_entities:
+            world = tmp / f"world-{args.synthetic_entities}.xml.bz2"
+            subprocess.run([sys.executable, "-m", "pipeline.synth", "--entities", str(args.synthetic_entities),
+                            "--seed", "1", "--output", str(world)], cwd=ROOT, check=True)
+            dumps.append(world)
+        if not dumps:
+            print("no dump: pass --dump PATH or --synthetic-entities N", file=sys.stderr)
+            return 2
+        rows = [row for dump in dumps for row in bench_dump(dump, args.runs, tmp)]
+    print(f"# pipeline vs WikiExtractor — {time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}, medians of {args.runs} runs (whole processes)")
+    print("| dump | pages | processes | ours s | ours pages/s | WikiExtractor s | WikiExtractor pages/s "
+          "| ours/theirs |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['dump']} | {r['pages']} | {r['workers']} | {r['ours_s']:.2f} | {r['ours_pages_per_s']:.1f} | "
+              f"{r['wikiextractor_s']:.2f} | {r['wikiextractor_pages_per_s']:.1f} | {r['ratio']:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
