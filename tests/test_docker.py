@@ -37,7 +37,7 @@ def test_docker_pins_agree_with_requirements(name):
             assert f"fairseq-fixed{spec}" in install
             continue
         assert package in requirements, f"{name} installs {package}, which requirements.txt does not list"
-        assert requirements[package] == spec, f"{name}: {package}{spec} but requirements.txt has {requirements[package]}"
+        assert requirements[package] == spec, f"{name}: {package}{spec}, requirements.txt: {requirements[package]}"
 
 
 def test_beam_image_matches_the_beam_version():
