@@ -1,0 +1,109 @@
+"""``python -m trainer.launch --dry-run``: the commands for 1 GPU, 8 GPUs and 2 nodes x 8 GPUs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.trainer_fixtures import build_corpus
+from trainer.launch import TRAINER_DIR, make_plan, parse_args
+
+PY = sys.executable
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_corpus(tmp_path_factory.mktemp("corpus")) / "bin"
+
+
+def command(data: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    opts, extra = parse_args(["--data", str(data), "--save-dir", "/runs/k", *args])
+    return make_plan(opts, extra, env or {}).describe()
+
+
+def fairseq_args(data: Path, world: int, precision: str = "--bf16") -> str:
+    """The bart-base command after the launcher prefix (train rows 200 + 200, batch 8 x 128)."""
+    updates = 10 * 2  # 25 batches per shard: one update per shard and pass, whatever the world size
+    return (
+        f"{data}/shard0:{data}/shard1 --user-dir {TRAINER_DIR} --task kilm --criterion kilm_cross_entropy "
+        "--mask 0.3 --mask-random 0.0 --replace-length 1 --poisson-lambda 3.0 --arch bart_base "
+        "--optimizer adam --adam-betas '(0.9, 0.999)' --adam-eps 1e-08 --weight-decay 0.01 --clip-norm 1.0 "
+        "--lr 5e-05 --lr-scheduler polynomial_decay --end-learning-rate 0 --warmup-updates 0 "
+        f"--total-num-update {updates} --max-update {updates} --batch-size 8 --update-freq 128 "
+        "--required-batch-size-multiple 1 --skip-invalid-size-inputs-valid-test --num-workers 4 --seed 1 "
+        "--save-dir /runs/k --save-interval-updates 500 --keep-interval-updates 10 --no-epoch-checkpoints "
+        "--log-format json --log-interval 50 --tensorboard-logdir /runs/k/tensorboard "
+        f"{precision}" + (f" --distributed-world-size {world}" if world > 1 else "")
+    )
+
+
+def test_one_gpu(data: Path) -> None:
+    assert command(data, "--preset", "bart-base", "--gpus", "1") == f"{PY} -m fairseq_cli.train {fairseq_args(data, 1)}"
+
+
+def test_eight_gpus_one_node(data: Path) -> None:
+    assert command(data, "--preset", "bart-base", "--gpus", "8") == (
+        f"{PY} -m torch.distributed.run --nnodes 1 --nproc-per-node 8 --standalone -m fairseq_cli.train "
+        + fairseq_args(data, 8)
+    )
+
+
+def test_two_nodes_of_eight_gpus(data: Path) -> None:
+    env = {"MASTER_ADDR": "node001", "MASTER_PORT": "29400", "SLURM_JOB_ID": "4242"}
+    assert command(data, "--preset", "bart-base", "--gpus", "8", "--nodes", "2", "--precision", "fp16",
+                   env=env) == (
+        f"{PY} -m torch.distributed.run --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d "
+        "--rdzv-endpoint node001:29400 --rdzv-id 4242 -m fairseq_cli.train " + fairseq_args(data, 16, "--fp16")
+    )
+    slurm = {"SLURM_LAUNCH_NODE_IPADDR": "10.0.0.1"}
+    assert "--rdzv-endpoint 10.0.0.1:29500 --rdzv-id kilm" in command(
+        data, "--preset", "bart-base", "--gpus", "8", "--nodes", "2", env=slurm)
+
+
+def test_modes_init_and_extra_args(data: Path, tmp_path: Path) -> None:
+    start = tmp_path / "model.pt"
+    start.write_bytes(b"")
+    control = command(data, "--preset", "cpu-tiny", "--gpus", "0", "--mode", "control", "--init", str(start),
+                      "--", "--max-update", "7")
+    lines = control.splitlines()
+    assert lines[0] == f"# writes /runs/k/init.pt: {start} resized to {data}/plain/dict.txt"
+    assert f"-m fairseq_cli.train {data}/plain --user-dir {TRAINER_DIR} --task denoising" in lines[1]
+    assert "--mask-length span-poisson --rotate 0 --permute-sentences 0 --insert 0" in lines[1]
+    assert "--finetune-from-model /runs/k/init.pt --cpu --max-update 7" in lines[1]
+    kilm = command(data, "--preset", "cpu-tiny", "--gpus", "0")
+    control_updates = control.split("--max-update ")[1].split()[0]
+    assert f"--max-update {control_updates} " in kilm  # control makes the updates kilm makes
+    base = command(data, "--preset", "cpu-tiny", "--gpus", "0", "--mode", "base")
+    assert "--task denoising" in base and "--finetune-from-model" not in base
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "/nonexistent/bin"], "--data /nonexistent/bin: no such directory"),
+        (["--mode", "control"], "--mode control continues a checkpoint: give it with --init"),
+        (["--mode", "base", "--init", "/x.pt"], "--mode base trains from scratch"),
+        (["--init", "/nonexistent.pt"], "--init /nonexistent.pt: no such file or directory"),
+        (["--precision", "bf16"], "--precision bf16 needs a GPU"),
+        (["--gpus", "8", "--nodes", "2"], "--nodes > 1 needs --master-addr"),
+    ],
+)
+def test_bad_options_stop_with_a_message(data: Path, args: list[str], message: str) -> None:
+    opts, extra = parse_args(["--data", str(data), "--save-dir", "/runs/k", "--preset", "cpu-tiny",
+                              "--gpus", "0", *args])
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        make_plan(opts, extra, {})
+
+
+def test_cli_error_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [PY, "-m", "trainer.launch", "--data", str(tmp_path / "missing"), "--save-dir", str(tmp_path / "run"),
+         "--preset", "cpu-tiny", "--gpus", "0"],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], check=False,
+    )
+    assert result.returncode == 2
+    assert f"error: --data {tmp_path / 'missing'}: no such directory" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,300 @@
+"""Build and run the ``fairseq-train`` command of a KILM run.
+
+    python -m trainer.launch --data OUT/bin --save-dir DIR --preset {cpu-tiny,bart-base,bart-large}
+        [--mode {kilm,base,control}] [--init PATH] [--gpus N] [--nodes M] [--dry-run] [-- fairseq args]
+
+Modes: ``kilm`` trains the ``kilm`` task on ``bin/shard*``; ``base`` trains a BART from scratch with
+fairseq's ``denoising`` on ``bin/plain`` (the embedded default's stand-in for a pretrained BART);
+``control`` continues ``--init`` with ``denoising`` on ``bin/plain`` for exactly the updates a ``kilm``
+run of the same preset makes (the control model of eval). Every mode stops at ``--max-update`` and
+decays the learning rate linearly to 0 there, as the KILM reference (Hugging Face Trainer) does.
+
+One code path for every scale: one process for a CPU or one GPU; ``torchrun`` otherwise, standalone
+on one node, with c10d rendezvous across nodes (run this launcher once per node, e.g.
+``srun --ntasks-per-node 1 python -m trainer.launch ... --nodes 2 --gpus 8``; the endpoint comes from
+``--master-addr``/``MASTER_ADDR`` or SLURM's ``SLURM_LAUNCH_NODE_IPADDR``). Re-running the same command
+resumes from ``DIR/checkpoint_last.pt``; ``--init`` is converted into ``DIR/init.pt`` on the first
+launch only. Arguments after ``--`` go to fairseq last, so they override the preset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import shlex
+import struct
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+TRAINER_DIR = Path(__file__).resolve().parent
+MODES = ("kilm", "base", "control")
+PRECISIONS = ("fp32", "fp16", "bf16")
+DEFAULT_PORT = "29500"
+
+#: Text infilling as KILM: the same flags for the ``kilm`` task and fairseq's ``denoising``.
+NOISE_ARGS = ("--mask", "0.3", "--mask-random", "0.0", "--replace-length", "1", "--poisson-lambda", "3.0")
+#: fairseq ``denoising`` without BART's other noises; rows packed into blocks of whole paragraphs
+#: (fairseq-fixed's ``--sample-break-mode eos`` fails under numpy 2: ``np.compat`` is gone).
+DENOISING_ARGS = ("--mask-length", "span-poisson", "--rotate", "0", "--permute-sentences", "0", "--insert", "0",
+                  "--sample-break-mode", "complete", "--tokens-per-sample", "512")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Optimisation settings per device; a run's batch is batch_size × update_freq × devices."""
+
+    arch: str
+    lr: float
+    batch_size: int
+    update_freq: int
+    passes: int
+    precision: str  # on GPUs; CPUs always train in fp32
+    warmup_updates: int = 0
+    weight_decay: float = 0.01
+    clip_norm: float = 1.0
+    save_interval_updates: int = 0
+    log_interval: int = 10
+    num_workers: int = 1
+
+
+PRESETS = {
+    "cpu-tiny": Preset("bart_tiny", lr=1e-3, batch_size=16, update_freq=1, passes=10, precision="fp32",
+                       num_workers=0),
+    # KILM (Xu et al. 2023) for bart-base: AdamW, lr 5e-5, weight decay 0.01, no warmup, batch 8 x 128
+    # gradient accumulation per device, 10 passes; 8 V100s took 5 days (bart-large: 13). V100s have no
+    # bf16: pass --precision fp16 there. The paper gives no separate values for bart-large.
+    "bart-base": Preset("bart_base", lr=5e-5, batch_size=8, update_freq=128, passes=10, precision="bf16",
+                        save_interval_updates=500, log_interval=50, num_workers=4),
+    "bart-large": Preset("bart_large", lr=5e-5, batch_size=8, update_freq=128, passes=10, precision="bf16",
+                         save_interval_updates=500, log_interval=50, num_workers=4),
+}
+
+
+class LaunchError(ValueError):
+    """A missing input or an inconsistent option; the message names it."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a launch does: maybe write an init checkpoint, then run ``argv``."""
+
+    argv: list[str]
+    init: tuple[Path, Path, Path] | None  # (start checkpoint, dictionary, init checkpoint to write)
+    resume: Path | None
+
+    def describe(self) -> str:
+        lines = []
+        if self.resume is not None:
+            lines.append(f"# resumes from {self.resume}")
+        if self.init is not None:
+            start, dictionary, output = self.init
+            lines.append(f"# writes {output}: {start} resized to {dictionary}")
+        lines.append(shlex.join(self.argv))
+        return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m trainer.launch", description=__doc__.split("\n\n")[0],
+                                epilog="arguments after -- are passed to fairseq-train")
+    p.add_argument("--data", type=Path, required=True, help="the pipeline's OUT/bin (shard*/ and plain/)")
+    p.add_argument("--save-dir", type=Path, required=True, help="checkpoints, init.pt and tensorboard/")
+    p.add_argument("--preset", choices=sorted(PRESETS), required=True, help="model size and optimisation")
+    p.add_argument("--mode", choices=MODES, default="kilm", help="see the module help (default: kilm)")
+    p.add_argument("--init", type=Path, help="starting model: fairseq .pt, bart.base-style dir or HF dir")
+    p.add_argument("--gpus", type=int, help="GPUs per node (default: all visible; 0 trains on the CPU)")
+    p.add_argument("--nodes", type=int, default=1, help="number of nodes (default: 1)")
+    p.add_argument("--precision", choices=PRECISIONS, help="default: the preset's on GPUs, fp32 on CPUs")
+    p.add_argument("--seed", type=int, default=1, help="fairseq --seed (default: 1)")
+    p.add_argument("--master-addr", help="rendezvous host for --nodes > 1 (default: $MASTER_ADDR, SLURM)")
+    p.add_argument("--master-port", help=f"rendezvous port (default: $MASTER_PORT or {DEFAULT_PORT})")
+    p.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
+    return p
+
+
+def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Our options, and the fairseq arguments after ``--``."""
+    argv = list(argv)
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    ours = argv[: argv.index("--")] if "--" in argv else argv
+    p = parser()
+    opts = p.parse_args(ours)
+    if opts.gpus is not None and opts.gpus < 0:
+        p.error(f"--gpus must be >= 0, got {opts.gpus}")
+    if opts.nodes < 1:
+        p.error(f"--nodes must be >= 1, got {opts.nodes}")
+    return opts, extra
+
+
+# ---- data ----------------------------------------------------------------------------------------
+
+
+def row_sizes(prefix: Path) -> np.ndarray:
+    """Row lengths from a fairseq mmap ``.idx`` header, without reading the data."""
+    index = prefix.with_name(prefix.name + ".idx")
+    if not index.is_file():
+        raise LaunchError(f"missing {index}")
+    with open(index, "rb") as f:
+        header = f.read(26)
+    (count,) = struct.unpack("<Q", header[18:26])
+    return np.fromfile(index, dtype=np.int32, count=count, offset=26)
+
+
+def kilm_shards(data: Path) -> list[Path]:
+    """``data/shard0``, ``data/shard1``, ... in numeric order (``shard10`` after ``shard9``)."""
+    shards = sorted((p for p in data.glob("shard*") if re.fullmatch(r"shard\d+", p.name)),
+                    key=lambda p: int(p.name[5:]))
+    if not shards:
+        raise LaunchError(f"no shard*/ directories in --data {data}")
+    for required in (shards[0] / "dict.txt", shards[0] / "valid.source.idx"):
+        if not required.is_file():
+            raise LaunchError(f"missing {required}")
+    return shards
+
+
+def check_kilm_dictionary(dictionary: Path) -> None:
+    """The KILM tokens must already be in the pipeline's ``dict.txt``: the trainer adds nothing."""
+    from kilm import sequence as seq
+
+    try:
+        seq.SpecialIds.from_symbols([*seq.FAIRSEQ_SPECIALS, *seq.read_dict_symbols(dictionary)])
+    except ValueError as error:
+        raise LaunchError(f"{dictionary}: {error}") from None
+
+
+def updates_per_pass(batches_per_shard: Sequence[int], world: int, update_freq: int) -> int:
+    """Optimizer steps for one pass: fairseq deals each epoch's batches over ranks, then groups them."""
+    return sum(math.ceil(math.ceil(b / world) / update_freq) for b in batches_per_shard)
+
+
+def kilm_updates(shards: Sequence[Path], preset: Preset, world: int) -> int:
+    batches = [math.ceil(len(row_sizes(s / "train.source")) / preset.batch_size) for s in shards]
+    return preset.passes * updates_per_pass(batches, world, preset.update_freq)
+
+
+def base_updates(plain: Path, preset: Preset, world: int) -> int:
+    """Blocks of ``--tokens-per-sample`` (510 tokens + ``<s>``/``</s>``), whole paragraphs each."""
+    tokens = int(row_sizes(plain / "train").sum())
+    batches = math.ceil(math.ceil(tokens / 510) / preset.batch_size)
+    return preset.passes * updates_per_pass([batches], world, preset.update_freq)
+
+
+# ---- command -------------------------------------------------------------------------------------
+
+
+def detect_gpus() -> int:
+    import torch
+
+    return torch.cuda.device_count()
+
+
+def distributed_prefix(gpus: int, nodes: int, opts: argparse.Namespace, env: Mapping[str, str]) -> list[str]:
+    """The interpreter, or ``torchrun`` for several processes (standalone or c10d rendezvous)."""
+    if gpus * nodes <= 1:
+        return [sys.executable, "-m", "fairseq_cli.train"]
+    run = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nodes), "--nproc-per-node", str(gpus)]
+    if nodes == 1:
+        return [*run, "--standalone", "-m", "fairseq_cli.train"]
+    host = opts.master_addr or env.get("MASTER_ADDR") or env.get("SLURM_LAUNCH_NODE_IPADDR")
+    if not host:
+        raise LaunchError("--nodes > 1 needs --master-addr (or MASTER_ADDR, or a SLURM allocation)")
+    port = opts.master_port or env.get("MASTER_PORT", DEFAULT_PORT)
+    run_id = env.get("SLURM_JOB_ID", "kilm")
+    return [*run, "--rdzv-backend", "c10d", "--rdzv-endpoint", f"{host}:{port}", "--rdzv-id", run_id,
+            "-m", "fairseq_cli.train"]
+
+
+def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, str]) -> Plan:
+    """The full command of a launch (pure apart from reading ``--data`` headers and the save dir)."""
+    preset = PRESETS[opts.preset]
+    if not opts.data.is_dir():
+        raise LaunchError(f"--data {opts.data}: no such directory")
+    gpus = detect_gpus() if opts.gpus is None else opts.gpus
+    if gpus == 0 and opts.nodes > 1:
+        raise LaunchError("--nodes > 1 needs GPUs (--gpus N)")
+    precision = opts.precision or (preset.precision if gpus else "fp32")
+    if gpus == 0 and precision != "fp32":
+        raise LaunchError(f"--precision {precision} needs a GPU (fairseq reads bf16 on a CPU as a TPU)")
+    world = max(gpus, 1) * opts.nodes
+
+    shards = kilm_shards(opts.data) if opts.mode in ("kilm", "control") else []
+    plain = opts.data / "plain"
+    if opts.mode == "kilm":
+        check_kilm_dictionary(shards[0] / "dict.txt")
+        data, dictionary = ":".join(str(s) for s in shards), shards[0] / "dict.txt"
+        task = ["--task", "kilm", "--criterion", "kilm_cross_entropy", *NOISE_ARGS]
+        total = kilm_updates(shards, preset, world)
+    else:
+        if not (plain / "dict.txt").is_file():
+            raise LaunchError(f"missing {plain / 'dict.txt'}")
+        data, dictionary = str(plain), plain / "dict.txt"
+        task = ["--task", "denoising", "--criterion", "cross_entropy", *NOISE_ARGS, *DENOISING_ARGS]
+        total = base_updates(plain, preset, world) if opts.mode == "base" else kilm_updates(shards, preset, world)
+    if opts.mode == "base" and opts.init is not None:
+        raise LaunchError("--mode base trains from scratch; continue a checkpoint with --mode control")
+    if opts.mode == "control" and opts.init is None:
+        raise LaunchError("--mode control continues a checkpoint: give it with --init")
+    if opts.init is not None and not opts.init.exists():
+        raise LaunchError(f"--init {opts.init}: no such file or directory")
+
+    save_dir = opts.save_dir
+    last = save_dir / "checkpoint_last.pt"
+    resume = last if last.is_file() else None
+    init = None
+    argv = [
+        *distributed_prefix(gpus, opts.nodes, opts, env),
+        data, "--user-dir", str(TRAINER_DIR), *task, "--arch", preset.arch,
+        "--optimizer", "adam", "--adam-betas", "(0.9, 0.999)", "--adam-eps", "1e-08",
+        "--weight-decay", str(preset.weight_decay), "--clip-norm", str(preset.clip_norm),
+        "--lr", str(preset.lr), "--lr-scheduler", "polynomial_decay", "--end-learning-rate", "0",
+        "--warmup-updates", str(preset.warmup_updates), "--total-num-update", str(total), "--max-update", str(total),
+        "--batch-size", str(preset.batch_size), "--update-freq", str(preset.update_freq),
+        "--required-batch-size-multiple", "1", "--skip-invalid-size-inputs-valid-test",
+        "--num-workers", str(preset.num_workers), "--seed", str(opts.seed),
+        "--save-dir", str(save_dir), "--save-interval-updates", str(preset.save_interval_updates),
+        "--keep-interval-updates", "10", "--no-epoch-checkpoints",
+        "--log-format", "json", "--log-interval", str(preset.log_interval),
+        "--tensorboard-logdir", str(save_dir / "tensorboard"),
+    ]
+    if opts.init is not None:
+        init_file = save_dir / "init.pt"
+        init = None if resume else (opts.init, dictionary, init_file)
+        argv += ["--finetune-from-model", str(init_file)]
+    argv += {"fp32": [], "fp16": ["--fp16"], "bf16": ["--bf16"]}[precision]
+    if gpus == 0:
+        argv.append("--cpu")
+    if world > 1:
+        argv += ["--distributed-world-size", str(world)]
+    return Plan(argv=[*argv, *extra], init=init, resume=resume)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    opts, extra = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        plan = make_plan(opts, extra, os.environ)
+        if opts.dry_run:
+            print(plan.describe())
+            return 0
+        if plan.init is not None:
+            from .init import InitError, prepare_init
+
+            start, dictionary, output = plan.init
+            try:
+                old_rows, rows = prepare_init(start, dictionary, output, seed=opts.seed)
+            except (InitError, FileNotFoundError) as error:
+                raise LaunchError(str(error)) from None
+            print(f"wrote {output}: {start} with {old_rows} -> {rows} embedding rows", flush=True)
+    except LaunchError as error:
+        print(f"python -m trainer.launch: error: {error}", file=sys.stderr)
+        return 2
+    print(plan.describe(), flush=True)
+    os.execv(plan.argv[0], plan.argv)  # the launcher becomes fairseq-train: signals reach it directly
+
+
+if __name__ == "__main__":
+    sys.exit(main())
