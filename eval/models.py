@@ -22,12 +22,12 @@ import torch
 
 from eval.search import AllowedFn, BeamSettings, Hypothesis, beam_search
 from kilm import sequence as seq
+from kilm.checkpoint import VocabRowsError, load_checkpoint, resize_vocab_rows
 from kilm.tokenizer import KilmTokenizer
 
 #: Written by ``eval.export_hf`` next to the weights: what the export came from.
 EXPORT_INFO = "kilm_export.json"
 #: Scale of the noise added to the mean embedding when rows for the five tokens are appended.
-NEW_ROW_NOISE = 0.01
 
 
 class ModelError(ValueError):
@@ -247,22 +247,14 @@ def checkpoint_task(checkpoint: dict[str, Any]) -> str:
     return str(getattr(args, "task", None) or "unknown")
 
 
-def fit_rows(state_dict: dict[str, torch.Tensor], keys: Sequence[str], rows: int, seed: int = 0) -> int:
-    """Append embedding rows up to ``rows`` as continued training does (mean of the existing rows plus small
-    noise, old rows untouched); returns how many were added. More rows than symbols is an error."""
-    weight = state_dict[keys[0]]
-    have = weight.shape[0]
-    if have > rows:
-        raise ModelError(f"the model has {have} embedding rows but the dictionary only {rows} symbols: "
-                         "it was trained with another dictionary")
-    if have == rows:
-        return 0
-    generator = torch.Generator().manual_seed(seed)
-    noise = torch.randn(rows - have, weight.shape[1], generator=generator) * weight.float().std() * NEW_ROW_NOISE
-    grown = torch.cat([weight, (weight.float().mean(0, keepdim=True) + noise).to(weight.dtype)])
-    for key in keys:
-        if key in state_dict:
-            state_dict[key] = grown
+def fit_rows(state_dict: dict[str, torch.Tensor], keys: Sequence[str], rows: int) -> int:
+    """Append our five tokens' rows as continued training does (kilm.checkpoint.resize_vocab_rows: mean of
+    the existing rows plus small noise, old rows untouched); returns how many were added."""
+    have = state_dict[keys[0]].shape[0]
+    try:
+        resize_vocab_rows(state_dict, rows, rows - len(seq.SPECIAL_TOKENS), keys=tuple(keys))
+    except VocabRowsError as error:
+        raise ModelError(str(error)) from None
     return rows - have
 
 
@@ -277,7 +269,6 @@ def _load_fairseq(path: Path, tokenizer: KilmTokenizer) -> tuple[FairseqBackend,
     from fairseq.data import Dictionary
     from fairseq.models.bart import BARTModel
 
-    from kilm.checkpoint import load_checkpoint
 
     try:
         checkpoint = load_checkpoint(path)

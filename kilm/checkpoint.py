@@ -21,6 +21,48 @@ import torch
 _SAFE_GLOBALS = [argparse.Namespace, collections.OrderedDict, collections.defaultdict]
 
 
+#: State-dict keys whose rows are the dictionary (tied in BART, all present in its checkpoints).
+VOCAB_KEYS = (
+    "encoder.embed_tokens.weight",
+    "decoder.embed_tokens.weight",
+    "encoder.output_projection.weight",
+    "decoder.output_projection.weight",
+)
+
+
+class VocabRowsError(ValueError):
+    """A checkpoint whose embedding rows do not fit the dictionary; the message says how to build one."""
+
+
+def resize_vocab_rows(model: dict[str, torch.Tensor], rows: int, expected_rows: int, *, noise: float = 0.1,
+                      seed: int = 0, keys: tuple[str, ...] | None = None) -> int:
+    """Append rows to every dictionary-sized tensor of ``model`` (in place); returns the old row count.
+
+    ``expected_rows`` is where the dictionary's KILM tokens start: a checkpoint must have exactly that
+    many rows (or already ``rows``). New rows: mean of the old rows + ``noise`` × per-dimension std ×
+    N(0, 1), with the same draw for every key so tied embeddings stay tied.
+    """
+    keys = [k for k in (keys or VOCAB_KEYS) if k in model]
+    if not keys:
+        raise VocabRowsError(f"no token embeddings ({VOCAB_KEYS[0]}) in the checkpoint")
+    old_rows = model[keys[0]].size(0)
+    if old_rows == rows:
+        return old_rows
+    if old_rows != expected_rows:
+        raise VocabRowsError(
+            f"the checkpoint has {old_rows} embedding rows but the dictionary expects {expected_rows} before the "
+            f"KILM tokens; build it with kilm.sequence.build_dictionary_symbols(..., model_rows={old_rows})"
+        )
+    dim = model[keys[0]].size(1)
+    draw = torch.randn(rows - old_rows, dim, generator=torch.Generator().manual_seed(seed))
+    for key in keys:
+        old = model[key].float()
+        new = old.mean(0, keepdim=True) + noise * old.std(0, keepdim=True) * draw
+        model[key] = torch.cat([model[key], new.to(model[key].dtype)])
+    return old_rows
+
+
+
 def allow_fairseq_checkpoints() -> None:
     """Allow-list what fairseq checkpoints contain (idempotent; fairseq's own loaders benefit too)."""
     torch.serialization.add_safe_globals(_SAFE_GLOBALS)

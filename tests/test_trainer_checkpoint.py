@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from kilm.checkpoint import load_checkpoint
-from trainer.init import InitError, resize_vocab_rows
+from kilm.checkpoint import VocabRowsError, load_checkpoint, resize_vocab_rows
 
 
 def test_namespace_loads_and_unknown_classes_are_named(tmp_path: Path) -> None:
@@ -35,5 +34,5 @@ def test_resize_appends_rows_and_keeps_ties() -> None:
     assert rows.shape == (15, 4) and torch.equal(rows[:10], weight)
     assert all(torch.equal(rows, tensor) for tensor in model.values())
     assert resize_vocab_rows(model, 15, 10) == 15  # already resized: unchanged
-    with pytest.raises(InitError, match=r"model_rows=15"):
+    with pytest.raises(VocabRowsError, match=r"model_rows=15"):
         resize_vocab_rows(model, 21, 16)

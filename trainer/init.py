@@ -17,47 +17,11 @@ from typing import Any
 import torch
 
 from kilm import sequence as seq
-from kilm.checkpoint import load_checkpoint
-
-#: State-dict keys whose rows are the dictionary (tied in BART, all present in its checkpoints).
-VOCAB_KEYS = (
-    "encoder.embed_tokens.weight",
-    "decoder.embed_tokens.weight",
-    "encoder.output_projection.weight",
-    "decoder.output_projection.weight",
-)
+from kilm.checkpoint import VocabRowsError, load_checkpoint, resize_vocab_rows
 
 
 class InitError(ValueError):
     """A starting checkpoint that cannot be used with this dictionary; the message says why."""
-
-
-def resize_vocab_rows(model: dict[str, torch.Tensor], rows: int, expected_rows: int, *, noise: float = 0.1,
-                      seed: int = 0) -> int:
-    """Append rows to every dictionary-sized tensor of ``model`` (in place); returns the old row count.
-
-    ``expected_rows`` is where the dictionary's KILM tokens start: a checkpoint must have exactly that
-    many rows (or already ``rows``). New rows: mean of the old rows + ``noise`` × per-dimension std ×
-    N(0, 1), with the same draw for every key so tied embeddings stay tied.
-    """
-    keys = [k for k in VOCAB_KEYS if k in model]
-    if not keys:
-        raise InitError(f"no token embeddings ({VOCAB_KEYS[0]}) in the checkpoint")
-    old_rows = model[keys[0]].size(0)
-    if old_rows == rows:
-        return old_rows
-    if old_rows != expected_rows:
-        raise InitError(
-            f"the checkpoint has {old_rows} embedding rows but the dictionary expects {expected_rows} before the "
-            f"KILM tokens; build it with kilm.sequence.build_dictionary_symbols(..., model_rows={old_rows})"
-        )
-    dim = model[keys[0]].size(1)
-    draw = torch.randn(rows - old_rows, dim, generator=torch.Generator().manual_seed(seed))
-    for key in keys:
-        old = model[key].float()
-        new = old.mean(0, keepdim=True) + noise * old.std(0, keepdim=True) * draw
-        model[key] = torch.cat([model[key], new.to(model[key].dtype)])
-    return old_rows
 
 
 def read_start(path: Path) -> dict[str, Any]:
@@ -87,7 +51,10 @@ def prepare_init(start: Path, dictionary: Path, output: Path, *, seed: int = 0) 
     state = read_start(start)
     if "model" not in state:
         raise InitError(f"--init {start}: not a fairseq checkpoint (no 'model' entry)")
-    old_rows = resize_vocab_rows(state["model"], len(symbols), special.ent, seed=seed)
+    try:
+        old_rows = resize_vocab_rows(state["model"], len(symbols), special.ent, seed=seed)
+    except VocabRowsError as error:
+        raise InitError(f"--init {start}: {error}") from None
     init = {
         "args": state.get("args"),
         "cfg": state.get("cfg"),
