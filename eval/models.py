@@ -269,7 +269,6 @@ def _load_fairseq(path: Path, tokenizer: KilmTokenizer) -> tuple[FairseqBackend,
     from fairseq.data import Dictionary
     from fairseq.models.bart import BARTModel
 
-
     try:
         checkpoint = load_checkpoint(path)
     except Exception as e:  # torch raises several types for a file that is not a checkpoint
