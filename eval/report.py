@@ -68,10 +68,10 @@ def plot(models: dict[str, dict[str, Any]], out: Path) -> list[Path]:
     """One bar chart per headline metric, plus probe seen vs unseen per model."""
     import logging
 
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)  # fairseq's logging setup lets its DEBUG through
     import matplotlib
 
     matplotlib.use("Agg")
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)  # fairseq's logging setup lets its DEBUG through
     import matplotlib.pyplot as plt
 
     written = []

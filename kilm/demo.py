@@ -24,7 +24,7 @@ class Stage:
     done: Path  # written when the stage finished; its content is the command that made it
 
 
-def stages(workdir: Path, entities: int, seed: int, base_updates: int, kilm_updates: int) -> list[Stage]:
+def stages(workdir: Path, entities: int, seed: int, base_passes: int, kilm_passes: int) -> list[Stage]:
     py = sys.executable
     world = workdir / "world.xml.bz2"
     data = workdir / "data"
@@ -40,16 +40,16 @@ def stages(workdir: Path, entities: int, seed: int, base_updates: int, kilm_upda
               workdir / ".pipeline.done"),
         Stage("base BART (denoising from scratch)", [
             py, "-m", "trainer.launch", "--data", str(data / "bin"), "--save-dir", str(base),
-            "--preset", "cpu-tiny", "--mode", "base", "--", "--max-update", str(base_updates)],
+            "--preset", "cpu-tiny", "--mode", "base", "--passes", str(base_passes)],
             workdir / ".base.done"),
         Stage("KILM continued pretraining", [
             py, "-m", "trainer.launch", "--data", str(data / "bin"), "--save-dir", str(kilm),
-            "--preset", "cpu-tiny", "--mode", "kilm", "--init", str(base_ckpt), "--", "--max-update",
-            str(kilm_updates)], workdir / ".kilm.done"),
+            "--preset", "cpu-tiny", "--mode", "kilm", "--init", str(base_ckpt), "--passes", str(kilm_passes)],
+            workdir / ".kilm.done"),
         Stage("control (text infilling, same updates)", [
             py, "-m", "trainer.launch", "--data", str(data / "bin"), "--save-dir", str(control),
-            "--preset", "cpu-tiny", "--mode", "control", "--init", str(base_ckpt), "--", "--max-update",
-            str(kilm_updates)], workdir / ".control.done"),
+            "--preset", "cpu-tiny", "--mode", "control", "--init", str(base_ckpt), "--passes", str(kilm_passes)],
+            workdir / ".control.done"),
         Stage("evaluation", [
             py, "-m", "eval.run", "--data", str(data), "--model", f"base={base_ckpt}",
             "--model", f"control={control / 'checkpoint_last.pt'}", "--model", f"kilm={kilm / 'checkpoint_last.pt'}",
@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entities", type=int, default=None,
                         help="size of the synthetic world (default: the generator's demo default)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--base-updates", type=int, default=1500)
-    parser.add_argument("--kilm-updates", type=int, default=800)
+    parser.add_argument("--base-passes", type=int, default=10, help="passes of the base BART over the text")
+    parser.add_argument("--kilm-passes", type=int, default=10, help="passes of KILM (and of the control)")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     entities = args.entities
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.synth import DEFAULT_ENTITIES
 
         entities = DEFAULT_ENTITIES
-    plan = stages(args.workdir, entities, args.seed, args.base_updates, args.kilm_updates)
+    plan = stages(args.workdir, entities, args.seed, args.base_passes, args.kilm_passes)
     start = time.perf_counter()
     for i, stage in enumerate(plan, 1):
         run_stage(stage, i, len(plan))

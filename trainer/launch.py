@@ -20,6 +20,7 @@ launch only. Arguments after ``--`` go to fairseq last, so they override the pre
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import re
@@ -99,6 +100,13 @@ class Plan:
         return "\n".join(lines)
 
 
+def _positive_int(value: str) -> int:
+    number = int(value) if value.isdigit() else 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m trainer.launch", description=__doc__.split("\n\n")[0],
                                 epilog="arguments after -- are passed to fairseq-train")
@@ -111,6 +119,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--nodes", type=int, default=1, help="number of nodes (default: 1)")
     p.add_argument("--precision", choices=PRECISIONS, help="default: the preset's on GPUs, fp32 on CPUs")
     p.add_argument("--seed", type=int, default=1, help="fairseq --seed (default: 1)")
+    p.add_argument("--passes", type=_positive_int, default=None,
+                   help="passes over the training data, which sets --max-update and the lr schedule "
+                        "(default: the preset's; KILM: 10)")
     p.add_argument("--master-addr", help="rendezvous host for --nodes > 1 (default: $MASTER_ADDR, SLURM)")
     p.add_argument("--master-port", help=f"rendezvous port (default: $MASTER_PORT or {DEFAULT_PORT})")
     p.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
@@ -212,6 +223,8 @@ def distributed_prefix(gpus: int, nodes: int, opts: argparse.Namespace, env: Map
 def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, str]) -> Plan:
     """The full command of a launch (pure apart from reading ``--data`` headers and the save dir)."""
     preset = PRESETS[opts.preset]
+    if opts.passes is not None:
+        preset = dataclasses.replace(preset, passes=opts.passes)
     if not opts.data.is_dir():
         raise LaunchError(f"--data {opts.data}: no such directory")
     gpus = detect_gpus() if opts.gpus is None else opts.gpus
