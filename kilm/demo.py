@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="size of the synthetic world (default: the generator's demo default)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--base-passes", type=int, default=10, help="passes of the base BART over the text")
-    parser.add_argument("--kilm-passes", type=int, default=10, help="passes of KILM (and of the control)")
+    parser.add_argument("--kilm-passes", type=int, default=8, help="passes of KILM (and of the control)")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     entities = args.entities

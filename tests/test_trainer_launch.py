@@ -69,9 +69,10 @@ def test_modes_init_and_extra_args(data: Path, tmp_path: Path) -> None:
     control = command(data, "--preset", "cpu-tiny", "--gpus", "0", "--mode", "control", "--init", str(start),
                       "--", "--max-update", "7")
     lines = control.splitlines()
-    assert lines[0] == f"# writes /runs/k/init.pt: {start} resized to {data}/plain/dict.txt"
-    assert f"-m fairseq_cli.train {data}/plain --user-dir {TRAINER_DIR} --task denoising" in lines[1]
-    assert "--mask-length span-poisson --rotate 0 --permute-sentences 0 --insert 0" in lines[1]
+    assert lines[0] == f"# writes /runs/k/init.pt: {start} resized to {data}/shard0/dict.txt"
+    # the control sees the kilm rows and batches with every knowledge span removed
+    assert f"-m fairseq_cli.train {data}/shard0:{data}/shard1 --user-dir {TRAINER_DIR} --task kilm" in lines[1]
+    assert "--plain-share 1.0 --plain-form remove" in lines[1]
     assert "--finetune-from-model /runs/k/init.pt --cpu --max-update 7" in lines[1]
     kilm = command(data, "--preset", "cpu-tiny", "--gpus", "0")
     control_updates = control.split("--max-update ")[1].split()[0]

@@ -5,9 +5,11 @@
 
 Modes: ``kilm`` trains the ``kilm`` task on ``bin/shard*``; ``base`` trains a BART from scratch with
 fairseq's ``denoising`` on ``bin/plain`` (the embedded default's stand-in for a pretrained BART);
-``control`` continues ``--init`` with ``denoising`` on ``bin/plain`` for exactly the updates a ``kilm``
-run of the same preset makes (the control model of eval). Every mode stops at ``--max-update`` and
-decays the learning rate linearly to 0 there, as the KILM reference (Hugging Face Trainer) does.
+``control`` continues ``--init`` on the same rows and batches as ``kilm`` with every knowledge span
+removed (the ``kilm`` task with ``--plain-share 1 --plain-form remove``): the same paragraphs, the same
+text infilling, the same updates, no knowledge infilling (the control model of eval). Every mode
+stops at ``--max-update`` and decays the learning rate linearly to 0 there, as the KILM reference
+(Hugging Face Trainer) does.
 
 One code path for every scale: one process for a CPU or one GPU; ``torchrun`` otherwise, standalone
 on one node, with c10d rendezvous across nodes (run this launcher once per node, e.g.
@@ -43,7 +45,7 @@ NOISE_ARGS = ("--mask", "0.3", "--mask-random", "0.0", "--replace-length", "1", 
 #: fairseq ``denoising`` without BART's other noises; rows packed into blocks of whole paragraphs
 #: (fairseq-fixed's ``--sample-break-mode eos`` fails under numpy 2: ``np.compat`` is gone).
 DENOISING_ARGS = ("--mask-length", "span-poisson", "--rotate", "0", "--permute-sentences", "0", "--insert", "0",
-                  "--sample-break-mode", "complete", "--tokens-per-sample", "512")
+                  "--sample-break-mode", "complete")
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,12 @@ class Preset:
     save_interval_updates: int = 0
     log_interval: int = 10
     num_workers: int = 1
+    block_tokens: int = 512  # denoising blocks (base): whole paragraphs up to this many tokens
 
 
 PRESETS = {
-    "cpu-tiny": Preset("bart_tiny", lr=1e-3, batch_size=16, update_freq=1, passes=10, precision="fp32",
-                       num_workers=0),
+    "cpu-tiny": Preset("bart_tiny", lr=3e-3, batch_size=16, update_freq=1, passes=10, precision="fp32",
+                       num_workers=0, block_tokens=256),
     # KILM (Xu et al. 2023) for bart-base: AdamW, lr 5e-5, weight decay 0.01, no warmup, batch 8 x 128
     # gradient accumulation per device, 10 passes; 8 V100s took 5 days (bart-large: 13). V100s have no
     # bf16: pass --precision fp16 there. The paper gives no separate values for bart-large.
@@ -189,9 +192,9 @@ def kilm_updates(shards: Sequence[Path], preset: Preset, world: int) -> int:
 
 
 def base_updates(plain: Path, preset: Preset, world: int) -> int:
-    """Blocks of ``--tokens-per-sample`` (510 tokens + ``<s>``/``</s>``), whole paragraphs each."""
+    """Blocks of ``--tokens-per-sample`` (``<s>``/``</s>`` included), whole paragraphs each."""
     tokens = int(row_sizes(plain / "train").sum())
-    batches = math.ceil(math.ceil(tokens / 510) / preset.batch_size)
+    batches = math.ceil(math.ceil(tokens / (preset.block_tokens - 2)) / preset.batch_size)
     return preset.passes * updates_per_pass([batches], world, preset.update_freq)
 
 
@@ -237,17 +240,20 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
 
     shards = kilm_shards(opts.data) if opts.mode in ("kilm", "control") else []
     plain = opts.data / "plain"
-    if opts.mode == "kilm":
+    if opts.mode in ("kilm", "control"):
         check_kilm_dictionary(shards[0] / "dict.txt")
         data, dictionary = ":".join(str(s) for s in shards), shards[0] / "dict.txt"
         task = ["--task", "kilm", "--criterion", "kilm_cross_entropy", *NOISE_ARGS]
+        if opts.mode == "control":
+            task += ["--plain-share", "1.0", "--plain-form", "remove"]
         total = kilm_updates(shards, preset, world)
     else:
         if not (plain / "dict.txt").is_file():
             raise LaunchError(f"missing {plain / 'dict.txt'}")
         data, dictionary = str(plain), plain / "dict.txt"
-        task = ["--task", "denoising", "--criterion", "cross_entropy", *NOISE_ARGS, *DENOISING_ARGS]
-        total = base_updates(plain, preset, world) if opts.mode == "base" else kilm_updates(shards, preset, world)
+        task = ["--task", "denoising", "--criterion", "cross_entropy", *NOISE_ARGS, *DENOISING_ARGS,
+                "--tokens-per-sample", str(preset.block_tokens)]
+        total = base_updates(plain, preset, world)
     if opts.mode == "base" and opts.init is not None:
         raise LaunchError("--mode base trains from scratch; continue a checkpoint with --mode control")
     if opts.mode == "control" and opts.init is None:
