@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from eval.models import EXPORT_INFO, ModelError, fairseq_model_args, fit_rows
+from eval.models import EXPORT_INFO, ModelError, fairseq_model_args, fit_rows, trained_on_knowledge
 from kilm import sequence as seq
 from kilm.checkpoint import load_checkpoint
 from kilm.hf_convert import ConversionError, fairseq_to_hf
@@ -86,7 +86,7 @@ def export(checkpoint_path: Path, data: Path, out: Path) -> Path:
     fast.save_pretrained(str(out))
     task = checkpoint.get("cfg", {}).get("task") or {}
     info = {"source_checkpoint": str(checkpoint_path), "task": task.get("_name") if isinstance(task, dict) else None,
-            "rows_appended": added, "data": str(data)}
+            "knowledge_trained": trained_on_knowledge(checkpoint), "rows_appended": added, "data": str(data)}
     (out / EXPORT_INFO).write_text(json.dumps(info, indent=2) + "\n")
     return out
 

@@ -247,6 +247,16 @@ def checkpoint_task(checkpoint: dict[str, Any]) -> str:
     return str(getattr(args, "task", None) or "unknown")
 
 
+def trained_on_knowledge(checkpoint: dict[str, Any]) -> bool:
+    """Whether the ``kilm`` task trained this model with knowledge spans (a control run has
+    ``plain_share`` 1: every span removed)."""
+    if checkpoint_task(checkpoint) != "kilm":
+        return False
+    cfg = checkpoint.get("cfg") or {}
+    task = cfg.get("task") if isinstance(cfg, dict) else None
+    return not (isinstance(task, dict) and float(task.get("plain_share", 0.0)) >= 1.0)
+
+
 def fit_rows(state_dict: dict[str, torch.Tensor], keys: Sequence[str], rows: int) -> int:
     """Append our five tokens' rows as continued training does (kilm.checkpoint.resize_vocab_rows: mean of
     the existing rows plus small noise, old rows untouched); returns how many were added."""
@@ -287,7 +297,7 @@ def _load_fairseq(path: Path, tokenizer: KilmTokenizer) -> tuple[FairseqBackend,
     task = argparse.Namespace(source_dictionary=dictionary, target_dictionary=dictionary)
     model = BARTModel.build_model(args, task)
     model.load_state_dict(state, strict=True, model_cfg=None)
-    return FairseqBackend(model), _prompt(added, checkpoint_task(checkpoint) == "kilm")
+    return FairseqBackend(model), _prompt(added, trained_on_knowledge(checkpoint))
 
 
 def _load_hf(path: Path, tokenizer: KilmTokenizer) -> tuple[HFBackend, str]:
@@ -305,4 +315,4 @@ def _load_hf(path: Path, tokenizer: KilmTokenizer) -> tuple[HFBackend, str]:
         model.get_input_embeddings().weight.data.copy_(state["w"])
     info_file = path / EXPORT_INFO
     info = json.loads(info_file.read_text()) if info_file.is_file() else {}
-    return HFBackend(model), _prompt(added, info.get("task") == "kilm")
+    return HFBackend(model), _prompt(added, bool(info.get("knowledge_trained")))
