@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 
 import pytest
 
 from kilm import sequence as seq
+from kilm.indexed import read_indexed
 from kilm.spm import from_spm_model, train_spm_model
 from kilm.tokenizer import KilmTokenizer
 from pipeline.run import main
-from tests.dumps import read_jsonl_dir, shared_dump
+from tests.dumps import Page, read_jsonl_dir, shared_dump, write_dump
 
 RESIDUE = re.compile(r"\[\[|\]\]|\{\{|\}\}|<ref|'''|&nbsp;|^\s*\|[-}]?", re.MULTILINE)
 TEXTS = ["Київ — столиця України, місто на Дніпрі.", "Hà Nội là thủ đô của Việt Nam.", "Երևանը մայրաքաղաք է։"]
@@ -63,3 +65,46 @@ def test_real_samples_in_other_languages(tmp_path, wiki, tokenizer):
             assert example["text"][m["start"] : m["end"]] == m["surface"]
     assert sum(len(e["mentions"]) for e in examples) > 100
     assert manifest["tokenizer"]["kind"] == ("sentencepiece" if tokenizer == "spm" else "trained-bpe")
+
+
+def write_bart_dir(directory, texts: list[str]):
+    """A stand-in ``bart.base`` directory in fairseq's files: GPT-2 ``encoder.json``/``vocab.bpe`` and a
+    ``dict.txt`` of GPT-2 ids as symbols, in frequency order (not id order), as fairseq ships it."""
+    trained = KilmTokenizer.train_bpe(sorted(texts * 20), vocab_size=400)
+    directory.mkdir()
+    trained.tokenizer.model.save(str(directory))
+    (directory / "vocab.json").rename(directory / "encoder.json")
+    (directory / "merges.txt").rename(directory / "vocab.bpe")
+    counts: dict[int, int] = {}
+    for text in texts:
+        for token_id in trained.tokenizer.encode(text).ids:
+            counts[token_id] = counts.get(token_id, 0) + 1
+    vocab = trained.tokenizer.get_vocab()
+    ids = sorted(vocab.values(), key=lambda i: (-counts.get(i, 0), i))
+    seq.write_dict(directory / "dict.txt", [str(i) for i in ids], {str(i): counts.get(i, 0) for i in ids})
+    return [str(i) for i in ids]
+
+
+def test_pipeline_with_a_bart_directory(tmp_path):
+    texts = ["Velor is a city in Norland.", "Norland is a country; its capital is Velor.", "Rivers run to the sea."]
+    base_symbols = write_bart_dir(tmp_path / "bart.base", texts)
+    dump = write_dump(tmp_path / "d.xml.bz2", [
+        Page("Velor", "'''Velor''' is a city in [[Norland]].\n\nThe capital of [[Norland]] is Velor."),
+        Page("Norland", "'''Norland''' is a country. Its capital is [[Velor]]."),
+    ])
+    out = tmp_path / "out"
+    assert main(["--input", str(dump), "--output", str(out), "--bart-dir", str(tmp_path / "bart.base"),
+                 "--valid-fraction", "0", "--test-fraction", "0", "--unseen-entity-fraction", "0"]) == 0
+    symbols = seq.read_dict_symbols(out / "bin" / "shard0" / "dict.txt")
+    assert symbols[: len(base_symbols)] == base_symbols  # every bart.base index unchanged
+    assert symbols[len(base_symbols) :] == [seq.MASK, *seq.SPECIAL_TOKENS]
+    tokenizer = KilmTokenizer.load(out / "tokenizer")
+    assert tokenizer.kind == "gpt2-bpe"
+    rows = read_indexed(out / "bin" / "shard0" / "train.target")
+    examples = {e["id"]: e for e in read_jsonl_dir(out / "examples")}
+    with gzip.open(out / "bin" / "shard0" / "train.rows.jsonl.gz", "rt") as f:
+        meta = [json.loads(line) for line in f]
+    assert len(rows) == len(meta) > 0
+    for row, info in zip(rows, meta):
+        start, end = info["window"]
+        assert seq.strip_knowledge(tokenizer.decode(row.tolist())) == examples[info["example"]]["text"][start:end]
