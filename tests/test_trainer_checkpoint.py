@@ -36,3 +36,26 @@ def test_resize_appends_rows_and_keeps_ties() -> None:
     assert resize_vocab_rows(model, 15, 10) == 15  # already resized: unchanged
     with pytest.raises(VocabRowsError, match=r"model_rows=15"):
         resize_vocab_rows(model, 21, 16)
+
+
+def test_init_from_a_hugging_face_bart_directory(tmp_path: Path) -> None:
+    """``--init HF_DIR``: converted to fairseq weights, then our five rows appended, old rows kept."""
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    from kilm import sequence as seq
+    from trainer.init import prepare_init
+
+    base = [f"w{i}" for i in range(40)]
+    symbols = seq.build_dictionary_symbols(base)  # base + <mask> + our five
+    seq.write_dict(tmp_path / "dict.txt", symbols)
+    old_rows = len(seq.FAIRSEQ_SPECIALS) + len(symbols) - len(seq.SPECIAL_TOKENS)
+    config = BartConfig(vocab_size=old_rows, d_model=16, encoder_layers=1, decoder_layers=1,
+                        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+                        decoder_ffn_dim=32, max_position_embeddings=64)
+    model = BartForConditionalGeneration(config)
+    model.save_pretrained(tmp_path / "hf")
+    before = model.get_input_embeddings().weight.detach().clone()
+    assert prepare_init(tmp_path / "hf", tmp_path / "dict.txt", tmp_path / "init.pt") == (old_rows, old_rows + 5)
+    rows = load_checkpoint(tmp_path / "init.pt")["model"]["encoder.embed_tokens.weight"]
+    assert rows.shape[0] == old_rows + 5
+    assert torch.equal(rows[:old_rows], before)
