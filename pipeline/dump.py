@@ -120,74 +120,82 @@ def read_dump(path: str, opener: Callable[[str], BinaryIO], max_page_bytes: int)
     yield DumpEvent("input", {"path": path, "bytes": size, "sha256": hasher.hexdigest()})
 
 
+class _Window:
+    """The not yet consumed tail of the decompressed stream; ``base`` is its first byte's offset."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.base = 0
+
+    def drop(self, n: int) -> None:
+        del self.data[:n]
+        self.base += n
+
+    def keep_last(self, n: int) -> None:
+        """Keep only what may still hold the start of a tag of ``n`` bytes."""
+        self.drop(max(0, len(self.data) - n))
+
+
 def _split_pages(
     path: str, stream: Iterator[bytes], max_page_bytes: int, on_error: Callable[[str, int], None]
 ) -> Iterator[DumpEvent]:
-    buffer = bytearray()
-    base = 0  # stream offset of buffer[0]
+    window = _Window()
     site: Site | None = None
     namespace_map = None
     skipping_large: dict | None = None
     for chunk in stream:
-        buffer += chunk
+        window.data += chunk
         while True:
+            buffer = window.data
             if site is None:
                 start = buffer.find(_PAGE_OPEN)
                 if start < 0:
                     if len(buffer) > max_page_bytes:
-                        on_error("no_siteinfo_before_first_page", base)
+                        on_error("no_siteinfo_before_first_page", window.base)
                         return
                     break
                 site, namespace_map = _read_siteinfo(path, bytes(buffer[:start]), on_error)
                 yield DumpEvent("site", site)
-                del buffer[:start]
-                base += start
+                window.drop(start)
                 continue
             if skipping_large is not None:
                 end = buffer.find(_PAGE_CLOSE)
                 if end < 0:
-                    keep = len(_PAGE_CLOSE)
-                    base += max(0, len(buffer) - keep)
-                    del buffer[: max(0, len(buffer) - keep)]
+                    window.keep_last(len(_PAGE_CLOSE))
                     break
                 yield DumpEvent("dead_letter", skipping_large)
                 skipping_large = None
-                del buffer[: end + len(_PAGE_CLOSE)]
-                base += end + len(_PAGE_CLOSE)
+                window.drop(end + len(_PAGE_CLOSE))
                 continue
             start = buffer.find(_PAGE_OPEN)
             if start < 0:
-                keep = len(_PAGE_OPEN)
-                base += max(0, len(buffer) - keep)
-                del buffer[: max(0, len(buffer) - keep)]
+                window.keep_last(len(_PAGE_OPEN))
                 break
             end = buffer.find(_PAGE_CLOSE, start)
             if end < 0:
                 if len(buffer) - start > max_page_bytes:
-                    skipping_large = dead_letter("page_too_large", path, base + start, _guess_title(buffer[start:]),
-                                                 limit_bytes=max_page_bytes)
-                    base += start
-                    del buffer[:start]
+                    skipping_large = dead_letter("page_too_large", path, window.base + start,
+                                                 _guess_title(buffer[start:]), limit_bytes=max_page_bytes)
+                    window.drop(start)
                     continue
                 break
-            chunk_bytes = bytes(buffer[start : end + len(_PAGE_CLOSE)])
-            offset = base + start
-            del buffer[: end + len(_PAGE_CLOSE)]
-            base += end + len(_PAGE_CLOSE)
-            if len(chunk_bytes) > max_page_bytes:
-                yield DumpEvent("dead_letter", dead_letter("page_too_large", path, offset, _guess_title(chunk_bytes),
+            page_bytes = bytes(buffer[start : end + len(_PAGE_CLOSE)])
+            offset = window.base + start
+            window.drop(end + len(_PAGE_CLOSE))
+            if len(page_bytes) > max_page_bytes:
+                yield DumpEvent("dead_letter", dead_letter("page_too_large", path, offset, _guess_title(page_bytes),
                                                            limit_bytes=max_page_bytes))
                 continue
-            yield _parse_page(path, offset, chunk_bytes, site, namespace_map)
+            yield _parse_page(path, offset, page_bytes, site, namespace_map)
     if site is None:
-        on_error("no_pages_found", base)
+        on_error("no_pages_found", window.base)
         return
     if skipping_large is not None:
         yield DumpEvent("dead_letter", skipping_large)
-    start = buffer.find(_PAGE_OPEN)
+    start = window.data.find(_PAGE_OPEN)
     if start >= 0:
-        offset = base + start
-        yield DumpEvent("dead_letter", dead_letter("truncated_page", path, offset, _guess_title(buffer[start:])))
+        offset = window.base + start
+        yield DumpEvent("dead_letter", dead_letter("truncated_page", path, offset, _guess_title(window.data[start:])))
         on_error("input_ends_inside_a_page", offset)
 
 

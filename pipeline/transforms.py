@@ -596,6 +596,24 @@ def _jsonl_gz(records: Iterable[dict]) -> bytes:
     return gzip.compress(lines.encode("utf-8"), mtime=0)
 
 
+def _write_indexed_file(prefix: str, rows: Iterable[list[int]], vocab_size: int) -> None:
+    """fairseq ``prefix.bin``/``prefix.idx`` on any Beam filesystem (built locally, then copied)."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = os.path.join(tmp, "rows")
+        write_indexed(local, rows, vocab_size)
+        for ext in ("bin", "idx"):
+            with open(f"{local}.{ext}", "rb") as f:
+                _write_bytes(f"{prefix}.{ext}", f.read())
+
+
+def _sorted_rows(rows: Iterable) -> list:
+    """Rows of one file in key order (Beam's grouping order is not deterministic); markers dropped."""
+    return sorted((r for r in rows if r is not None), key=lambda r: r[0])
+
+
 class _WriteBinaryFn(beam.DoFn):
     """All rows of one (shard, split) → fairseq ``.bin/.idx`` pairs + ``rows.jsonl.gz``, sorted by key."""
 
@@ -603,40 +621,28 @@ class _WriteBinaryFn(beam.DoFn):
         self.output = output
 
     def process(self, element, tokenizer_json: str):
-        import os
-        import tempfile
-
         (shard, split), rows = element
-        rows = sorted((r for r in rows if r is not None), key=lambda r: r[0])
+        rows = _sorted_rows(rows)
         vocab = len(json.loads(tokenizer_json)["symbols"])
         directory = FileSystems.join(self.output, "bin", shard)
-        with tempfile.TemporaryDirectory() as tmp:
-            for side, column in (("source", 1), ("target", 2)):
-                write_indexed(os.path.join(tmp, side), (r[column] for r in rows), vocab)
-                for ext in ("bin", "idx"):
-                    with open(os.path.join(tmp, f"{side}.{ext}"), "rb") as f:
-                        _write_bytes(FileSystems.join(directory, f"{split}.{side}.{ext}"), f.read())
+        for side, column in (("source", 1), ("target", 2)):
+            _write_indexed_file(FileSystems.join(directory, f"{split}.{side}"), (r[column] for r in rows), vocab)
         _write_bytes(FileSystems.join(directory, f"{split}.rows.jsonl.gz"),
                      _jsonl_gz({"row": i, "key": r[0], **r[3]} for i, r in enumerate(rows)))
         yield split, len(rows)
 
 
 class _WritePlainFn(beam.DoFn):
+    """All plain rows of one split → ``bin/plain/{split}.bin/.idx`` (for fairseq's ``denoising``)."""
+
     def __init__(self, output: str) -> None:
         self.output = output
 
     def process(self, element, tokenizer_json: str):
-        import os
-        import tempfile
-
         split, rows = element
-        rows = sorted((r for r in rows if r is not None), key=lambda r: r[0])
+        rows = _sorted_rows(rows)
         vocab = len(json.loads(tokenizer_json)["symbols"])
-        with tempfile.TemporaryDirectory() as tmp:
-            write_indexed(os.path.join(tmp, "plain"), (r[1] for r in rows), vocab)
-            for ext in ("bin", "idx"):
-                with open(os.path.join(tmp, f"plain.{ext}"), "rb") as f:
-                    _write_bytes(FileSystems.join(self.output, "bin", "plain", f"{split}.{ext}"), f.read())
+        _write_indexed_file(FileSystems.join(self.output, "bin", "plain", split), (r[1] for r in rows), vocab)
         yield split, len(rows)
 
 
