@@ -104,12 +104,9 @@ def _manifest(parts: list, static: dict) -> bytes:
     manifest["counts"] = {"pages_read": sum(outcomes.values()), "outcomes": dict(sorted(outcomes.items()))}
     manifest["links"] = dict(sorted(counts.pop("links", {}).items()))
     manifest["redirects"] = dict(sorted(counts.pop("redirects", {}).items()))
-    manifest["examples"] = {s: counts.get("examples", {}).get(s, 0) for s in SPLITS}
-    manifest["sequences"] = {s: counts.get("sequences", {}).get(s, 0) for s in SPLITS}
-    manifest["plain_sequences"] = {s: counts.get("plain_sequences", {}).get(s, 0) for s in SPLITS}
-    counts.pop("examples", None)
-    counts.pop("sequences", None)
-    counts.pop("plain_sequences", None)
+    for section in ("examples", "sequences", "plain_sequences"):  # per split, zeros included
+        found = counts.pop(section, {})
+        manifest[section] = {split: found.get(split, 0) for split in SPLITS}
     manifest["statistics"] = {k: dict(sorted(v.items())) for k, v in sorted(counts.items())}
     manifest["errors"] = sorted(errors, key=lambda e: (e["file"], e["offset"], e["reason"]))
     return (json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")

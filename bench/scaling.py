@@ -1,0 +1,92 @@
+"""Pipeline and generator scaling with dump size: seconds per page and peak RSS, plus a PNG plot.
+
+    python bench/scaling.py [--pages 10000 30000 100000] [--out bench/scaling.png]
+
+Each size is a synthetic world (``pipeline.synth``) of about that many pages, generated and then run
+through the pipeline (DirectRunner, 1 worker, so the child's peak RSS is the pipeline's). The goal:
+seconds per page flat within 20% across sizes, memory bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES_PER_ENTITY = 1443 / 800  # measured on the demo world (redirects, disambiguation, noise pages)
+
+
+def measured(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, nargs="+", default=[10_000, 30_000, 100_000])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "scaling.png")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for pages in args.pages:
+            entities = max(1, round(pages / PAGES_PER_ENTITY))
+            world = tmp / f"world-{entities}.xml.bz2"
+            gen_s, gen_mib = measured([sys.executable, "-m", "pipeline.synth", "--entities", str(entities),
+                                       "--seed", "1", "--output", str(world)])
+            out = tmp / f"out-{entities}"
+            run_s, run_mib = measured([sys.executable, "-m", "pipeline.run", "--input", str(world), "--output",
+                                       str(out), "--train-tokenizer", "--vocab-size", "8000"])
+            read = json.loads((out / "manifest.json").read_text())["counts"]["pages_read"]
+            rows.append({"pages": read, "generator_s": gen_s, "generator_mib": gen_mib, "pipeline_s": run_s,
+                         "pipeline_mib": run_mib, "ms_per_page": 1000 * run_s / read})
+            print(f"{read} pages: pipeline {run_s:.1f} s ({1000 * run_s / read:.2f} ms/page), "
+                  f"{run_mib:.0f} MiB; generator {gen_s:.1f} s, {gen_mib:.0f} MiB", flush=True)
+    print(f"\n# scaling — {time.strftime('%Y-%m-%d')}, {platform.machine()}, Python {platform.python_version()}, "
+          "1 run per size")
+    print("| pages | pipeline s | ms/page | pipeline peak RSS MiB | generator s | generator peak RSS MiB |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['pages']} | {r['pipeline_s']:.1f} | {r['ms_per_page']:.2f} | {r['pipeline_mib']:.0f} | "
+              f"{r['generator_s']:.1f} | {r['generator_mib']:.0f} |")
+    spread = max(r["ms_per_page"] for r in rows) / min(r["ms_per_page"] for r in rows)
+    print(f"\nper-page time, largest/smallest: {spread:.2f} (goal ≤ 1.20)")
+    plot(rows, args.out)
+    print(f"plot: {args.out}")
+    return 0
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pages = [r["pages"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    left.plot(pages, [r["ms_per_page"] for r in rows], "o-")
+    left.set(xscale="log", xlabel="pages", ylabel="pipeline ms per page", title="time per page")
+    left.set_ylim(bottom=0)
+    right.plot(pages, [r["pipeline_mib"] for r in rows], "o-", label="pipeline")
+    right.plot(pages, [r["generator_mib"] for r in rows], "s-", label="generator")
+    right.set(xscale="log", xlabel="pages", ylabel="peak RSS (MiB)", title="memory")
+    right.set_ylim(bottom=0)
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
