@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -23,14 +22,21 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES_PER_ENTITY = 1443 / 800  # measured on the demo world (redirects, disambiguation, noise pages)
 
 
+_PEAK_OF_CHILD = (
+    "import resource, subprocess, sys; "
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)"
+)
+
+
 def measured(command: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """(wall seconds, peak RSS MiB) of one command, measured from a fresh parent so that earlier
+    children's peaks do not count."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    result = subprocess.run([sys.executable, "-c", _PEAK_OF_CHILD, *command], cwd=ROOT, check=True,
+                            capture_output=True, text=True)
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024
+    return wall, int(result.stdout.split()[-1]) / 1024
 
 
 def main() -> int:
