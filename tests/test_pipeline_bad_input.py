@@ -173,3 +173,17 @@ def test_no_tokenizer_choice_is_an_error(tmp_path):
     dump = write_dump(tmp_path / "d.xml", [Page("A", "'''A''' is a letter.")])
     result = _cli("--input", str(dump), "--output", str(tmp_path / "o"))
     assert result.returncode == 2 and "--train-tokenizer" in result.stderr
+
+
+@pytest.mark.parametrize(("schema", "with_ns"), [("0.11", True), ("0.5", False)])
+def test_other_schemas_and_dumps_without_ns(tmp_path, schema, with_ns):
+    """Schema 0.11, and old exports without ``<ns>`` (the namespace comes from the title prefix)."""
+    pages = [Page("Velor", "'''Velor''' is a city in [[Norland]]."), Page("Norland", "'''Norland''' is a land."),
+             Page("Talk:Velor", "Discussion of [[Norland]].", ns=1), Page("File:Map.png", "A map.", ns=6)]
+    dump = write_dump(tmp_path / "old.xml", pages, schema=schema, with_ns=with_ns)
+    out = tmp_path / "out"
+    assert main(["--input", str(dump), "--output", str(out), "--train-tokenizer", "--vocab-size", "300"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["outcomes"] == {"article": 2, "skipped_namespace": 2}
+    entities = {e["title"] for e in read_jsonl_dir(out / "entities")}
+    assert entities == {"Velor", "Norland"}
