@@ -16,30 +16,26 @@ class OptionError(ValueError):
     """A wrong option value; the message names the option."""
 
 
-def _fraction(name: str):
-    def parse(value: str) -> float:
-        try:
-            number = float(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number in [0, 1], got {value!r}") from None
-        if not 0.0 <= number <= 1.0:
-            raise argparse.ArgumentTypeError(f"{name} must be in [0, 1], got {value}")
-        return number
-
-    return parse
+def _fraction(value: str) -> float:
+    """argparse type for shares; argparse names the option in its error."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value!r}") from None
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value}")
+    return number
 
 
-def _positive(name: str):
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, got {value!r}") from None
-        if number < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, got {value}")
-        return number
-
-    return parse
+def _positive(value: str) -> int:
+    """argparse type for counts; argparse names the option in its error."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
 
 
 class KilmOptions(PipelineOptions):
@@ -64,27 +60,27 @@ class KilmOptions(PipelineOptions):
         group.add_argument("--language-tokens", default="",
                            help="comma-separated language tokens the base model appends before <mask> "
                                 "(mBART: [en_XX],[uk_UA],...); ours follow them")
-        group.add_argument("--vocab-size", type=_positive("--vocab-size"), default=8000,
+        group.add_argument("--vocab-size", type=_positive, default=8000,
                            help="vocabulary size of a tokenizer trained with --train-tokenizer")
-        group.add_argument("--tokenizer-sample-fraction", type=_fraction("--tokenizer-sample-fraction"),
+        group.add_argument("--tokenizer-sample-fraction", type=_fraction,
                            default=1.0, help="share of paragraphs (stable hash) a trained tokenizer sees")
-        group.add_argument("--max-tokens", type=_positive("--max-tokens"), default=512,
+        group.add_argument("--max-tokens", type=_positive, default=512,
                            help="tokens per sequence, <s>, </s> and the knowledge span included")
-        group.add_argument("--max-infills-per-paragraph", type=_positive("--max-infills-per-paragraph"),
+        group.add_argument("--max-infills-per-paragraph", type=_positive,
                            default=3, help="knowledge-infilled rows made from one paragraph (one mention each)")
-        group.add_argument("--plain-fraction", type=_fraction("--plain-fraction"), default=1.0,
+        group.add_argument("--plain-fraction", type=_fraction, default=1.0,
                            help="share of paragraphs without a usable mention kept as plain rows")
-        group.add_argument("--num-shards", type=_positive("--num-shards"), default=1,
+        group.add_argument("--num-shards", type=_positive, default=1,
                            help="train shards bin/shard0..K-1 (fairseq reads one per epoch)")
         group.add_argument("--text-scope", choices=TEXT_SCOPES, default="article",
                            help="lead: text before the first heading (KILM's primary setting); "
                                 "article: the whole article (KILM's data upscaling)")
-        group.add_argument("--valid-fraction", type=_fraction("--valid-fraction"), default=0.05)
-        group.add_argument("--test-fraction", type=_fraction("--test-fraction"), default=0.05)
-        group.add_argument("--unseen-entity-fraction", type=_fraction("--unseen-entity-fraction"), default=0.05,
+        group.add_argument("--valid-fraction", type=_fraction, default=0.05)
+        group.add_argument("--test-fraction", type=_fraction, default=0.05)
+        group.add_argument("--unseen-entity-fraction", type=_fraction, default=0.05,
                            help="entities whose knowledge never appears in train (their pages go to test)")
-        group.add_argument("--max-redirect-hops", type=_positive("--max-redirect-hops"), default=3)
-        group.add_argument("--max-page-bytes", type=_positive("--max-page-bytes"), default=5 * 1024 * 1024,
+        group.add_argument("--max-redirect-hops", type=_positive, default=3)
+        group.add_argument("--max-page-bytes", type=_positive, default=5 * 1024 * 1024,
                            help="pages larger than this go to the dead letters")
         group.add_argument("--description-sources", default="short_description,wikidata,lead_sentence",
                            help=f"comma-separated, in order of preference, from {DESCRIPTION_SOURCES}")
