@@ -20,7 +20,7 @@ def bart_tiny_architecture(args) -> None:
 
 @register_model_architecture("bart", "bart_small")
 def bart_small_architecture(args) -> None:
-    """4+4 layers of width 256: the embedded default's model, a few hours of CPU time."""
+    """4+4 layers of width 256: a larger CPU model (the demo uses bart_tiny); hours of CPU time."""
     args.encoder_embed_dim = getattr(args, "encoder_embed_dim", 256)
     args.encoder_ffn_embed_dim = getattr(args, "encoder_ffn_embed_dim", 1024)
     args.encoder_layers = getattr(args, "encoder_layers", 4)
