@@ -60,6 +60,10 @@ class KilmOptions(PipelineOptions):
         group.add_argument("--language-tokens", default="",
                            help="comma-separated language tokens the base model appends before <mask> "
                                 "(mBART: [en_XX],[uk_UA],...); ours follow them")
+        group.add_argument("--dump-language-token", default=None,
+                           help="the language token of this dump's text, recorded in manifest.json for the "
+                                "trainer (default: the one of --language-tokens whose code is the wiki's "
+                                "language, e.g. [uk_UA] for ukwiki)")
         group.add_argument("--vocab-size", type=_positive, default=8000,
                            help="vocabulary size of a tokenizer trained with --train-tokenizer")
         group.add_argument("--tokenizer-sample-fraction", type=_fraction,
@@ -107,6 +111,9 @@ def check_options(options: KilmOptions) -> None:
                           "--train-tokenizer")
     if options.dict and not options.spm_model:
         raise OptionError("--dict goes with --spm-model")
+    if options.dump_language_token and options.dump_language_token not in language_tokens(options):
+        raise OptionError(f"--dump-language-token {options.dump_language_token}: not one of --language-tokens "
+                          f"({options.language_tokens or 'none given'})")
     if options.valid_fraction + options.test_fraction >= 1.0:
         raise OptionError("--valid-fraction + --test-fraction must leave some pages for train")
     sources = [s.strip() for s in options.description_sources.split(",") if s.strip()]
@@ -118,6 +125,25 @@ def check_options(options: KilmOptions) -> None:
     if options.max_tokens < 16:
         raise OptionError(f"--max-tokens {options.max_tokens} is too small for a knowledge span (at least 16)")
     options.description_sources = ",".join(sources)
+
+
+def language_tokens(options: KilmOptions) -> list[str]:
+    return [t.strip() for t in options.language_tokens.split(",") if t.strip()]
+
+
+def dump_language_token(options: KilmOptions, language: str) -> str | None:
+    """The token mBART-style models put after this dump's text: ``--dump-language-token``, or the one
+    language token whose code is the wiki's language (``[uk_UA]`` for ``uk``); none without them.
+    """
+    tokens = language_tokens(options)
+    if options.dump_language_token or not tokens:
+        return options.dump_language_token
+    matches = [t for t in tokens if t.strip("[]").split("_")[0].casefold() == language.casefold()]
+    if len(matches) != 1:
+        found = "none" if not matches else ", ".join(matches)
+        raise OptionError(f"--language-tokens: {found} for the dump's language {language!r}; "
+                          "name the dump's token with --dump-language-token")
+    return matches[0]
 
 
 def description_sources(options: KilmOptions) -> tuple[str, ...]:

@@ -21,7 +21,14 @@ from kilm.tokenizer import KilmTokenizer, TokenizerError
 from pipeline import transforms as T
 from pipeline.dump import read_dump
 from pipeline.examples import SPLITS, SplitConfig, stable_unit
-from pipeline.options import KilmOptions, OptionError, check_options, description_sources
+from pipeline.options import (
+    KilmOptions,
+    OptionError,
+    check_options,
+    description_sources,
+    dump_language_token,
+    language_tokens,
+)
 from pipeline.pages import PageRules
 from pipeline.site import Site
 
@@ -78,8 +85,7 @@ def pretrained_tokenizer(options: KilmOptions) -> KilmTokenizer | None:
     if options.spm_model:
         from kilm.spm import from_spm_model
 
-        languages = [t.strip() for t in options.language_tokens.split(",") if t.strip()]
-        return from_spm_model(options.spm_model, options.dict, languages)
+        return from_spm_model(options.spm_model, options.dict, language_tokens(options))
     return None
 
 
@@ -201,7 +207,8 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         "format_version": FORMAT_VERSION,
         "options": _public_options(options),
         "site": {"dbname": site.dbname, "language": site.language, "case": site.case},
-        "tokenizer": {"source": _tokenizer_source(options)},
+        "tokenizer": {"source": _tokenizer_source(options),
+                      "language_token": dump_language_token(options, site.language)},
         "versions": _versions(),
         "split": {"valid_fraction": splits.valid_fraction, "test_fraction": splits.test_fraction,
                   "unseen_entity_fraction": splits.unseen_entity_fraction,
