@@ -26,6 +26,10 @@ CONFIG_FILE = "kilm_tokenizer.json"
 TOKENIZER_FILE = "tokenizer.json"
 DICT_FILE = "dict.txt"
 SYMBOL_MODES = ("id", "token")
+#: Pieces up to this many characters are memoised: titles, descriptions and mention surfaces recur
+#: across a corpus' windows, paragraph text does not. The memo is cleared when it holds _MEMO_SIZE.
+_MEMO_CHARS = 512
+_MEMO_SIZE = 1 << 16
 
 
 class TokenizerError(ValueError):
@@ -55,6 +59,8 @@ class KilmTokenizer:
                 self._to_index[token_id] = i
                 if i >= len(seq.FAIRSEQ_SPECIALS):
                     self._to_token[i] = token_id
+        self._index_of = self._to_index.tolist()  # list indexing beats numpy on short pieces
+        self._memo: dict[str, list[int]] = {}
 
     # ---- construction ---------------------------------------------------------------------------
 
@@ -146,12 +152,18 @@ class KilmTokenizer:
         """Dictionary indices of a text piece (no ``<s>``/``</s>``)."""
         if not text:
             return []
-        ids = self.tokenizer.encode(text, add_special_tokens=False).ids
-        return self._to_index[ids].tolist()
+        ids = self._memo.get(text)
+        if ids is None:
+            index_of = self._index_of
+            ids = [index_of[t] for t in self.tokenizer.encode(text, add_special_tokens=False).ids]
+            if len(text) <= _MEMO_CHARS:
+                if len(self._memo) >= _MEMO_SIZE:
+                    self._memo.clear()
+                self._memo[text] = ids
+        return list(ids)
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return [self._to_index[e.ids].tolist() if e.ids else [] for e in encodings]
+        return [self.encode(text) for text in texts]
 
     def decode_text(self, indices: Sequence[int]) -> str:
         """Dictionary indices of plain text (no special tokens) → text."""

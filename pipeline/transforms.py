@@ -556,14 +556,10 @@ class _RowsFn(beam.DoFn):
         plain = plain_windows(text, tokenizer, self.max_tokens)
         for k, (_, _, ids) in enumerate(plain):
             yield pvalue.TaggedOutput(self.PLAIN, (split, (f"{example['id']}:{k}", ids)))
-        usable = [
-            bool(knowledge) and (split != "train" or self.splits.entity_split(m["entity"]) == "seen")
-            for m, knowledge in zip(mentions, example["knowledge"])
-        ]
-        if split == "train":
-            unseen = sum(1 for m in mentions if self.splits.entity_split(m["entity"]) == "unseen")
-            if unseen:
-                yield _stat("mentions", "unseen_entity_kept_plain_in_train", unseen)
+        unseen = [split == "train" and self.splits.entity_split(m["entity"]) == "unseen" for m in mentions]
+        usable = [bool(knowledge) and not hidden for knowledge, hidden in zip(example["knowledge"], unseen)]
+        if any(unseen):
+            yield _stat("mentions", "unseen_entity_kept_plain_in_train", sum(unseen))
         chosen = choose_mentions(example["id"], mentions, usable, self.max_infills)
         rows = 0
         for index in chosen:
