@@ -8,6 +8,7 @@ row sizes (int32), byte offsets of rows in ``.bin`` (int64).
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -26,26 +27,24 @@ def best_dtype(vocab_size: int) -> np.dtype:
 def write_indexed(prefix: str | Path, rows: Iterable[Sequence[int]], vocab_size: int) -> int:
     """Write ``prefix.bin``/``prefix.idx`` from rows of token ids; returns the number of rows."""
     dtype = best_dtype(vocab_size)
-    sizes: list[int] = []
+    rows = list(rows)
+    sizes_array = np.fromiter((len(row) for row in rows), dtype=np.int32, count=len(rows))
+    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(sizes_array.sum()))
+    if flat.size and (flat.min() < 0 or flat.max() >= vocab_size):
+        raise ValueError(f"{prefix}: token id outside a vocabulary of {vocab_size}")
     with open(f"{prefix}.bin", "wb") as data:
-        for row in rows:
-            array = np.asarray(row, dtype=np.int64)
-            if array.size and (array.min() < 0 or array.max() >= vocab_size):
-                raise ValueError(f"{prefix}: token id outside a vocabulary of {vocab_size}")
-            data.write(array.astype(dtype).tobytes(order="C"))
-            sizes.append(int(array.size))
-    sizes_array = np.asarray(sizes, dtype=np.int32)
-    pointers = np.zeros(len(sizes), dtype=np.int64)
-    if len(sizes) > 1:
+        data.write(flat.astype(dtype).tobytes(order="C"))
+    pointers = np.zeros(len(rows), dtype=np.int64)
+    if len(rows) > 1:
         np.cumsum(sizes_array[:-1].astype(np.int64) * dtype.itemsize, out=pointers[1:])
     with open(f"{prefix}.idx", "wb") as index:
         index.write(_MAGIC)
         index.write(struct.pack("<Q", 1))
         index.write(struct.pack("<B", _DTYPE_CODES[dtype]))
-        index.write(struct.pack("<Q", len(sizes)))
+        index.write(struct.pack("<Q", len(rows)))
         index.write(sizes_array.tobytes(order="C"))
         index.write(pointers.tobytes(order="C"))
-    return len(sizes)
+    return len(rows)
 
 
 def read_indexed(prefix: str | Path) -> list[np.ndarray]:

@@ -16,10 +16,10 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
+from xml.etree import ElementTree
 from xml.etree.ElementTree import ParseError
 
 import mwxml
-from mwxml.element_iterator import ElementIterator
 from mwxml.errors import MalformedXML
 
 from pipeline.site import Site
@@ -218,6 +218,33 @@ def _read_siteinfo(path: str, header: bytes, on_error: Callable[[str, int], None
         return Site(), None
 
 
+class _Element:
+    """mwxml's ``ElementIterator`` interface over an element parsed at once: mwxml's page and revision
+    logic (fields, checks) is unchanged, but a page's XML is parsed in C, not by mwxml's Python-level
+    event stream (most of the time reading took). Iterating resumes where the last loop stopped, as
+    mwxml expects (a page's fields, then its revisions)."""
+
+    __slots__ = ("children", "element")
+
+    def __init__(self, element: ElementTree.Element) -> None:
+        self.element = element
+        self.children = map(_Element, element)
+
+    @property
+    def tag(self) -> str:
+        return self.element.tag
+
+    @property
+    def text(self) -> str | None:
+        return self.element.text
+
+    def attr(self, key: str, alt: str | None = None) -> str | None:
+        return self.element.attrib.get(key, alt)
+
+    def __iter__(self) -> Iterator[_Element]:
+        return self.children
+
+
 def _parse_page(path: str, offset: int, chunk: bytes, site: Site, namespace_map) -> DumpEvent:
     title = _guess_title(chunk)
     try:
@@ -227,9 +254,8 @@ def _parse_page(path: str, offset: int, chunk: bytes, site: Site, namespace_map)
     if b"<!ENTITY" in chunk or b"<!DOCTYPE" in chunk:
         return DumpEvent("dead_letter", dead_letter("entity_declaration", path, offset, title))
     try:
-        root = ElementIterator.from_file(io.BytesIO(b"<mediawiki>" + chunk + b"</mediawiki>"))
-        element = next(iter(root))
-        page = mwxml.Page.from_element(element, namespace_map)
+        root = ElementTree.fromstring(b"<mediawiki>" + chunk + b"</mediawiki>")
+        page = mwxml.Page.from_element(_Element(next(iter(root))), namespace_map)
         text, model = None, "wikitext"
         for revision in page:
             text = revision.text
