@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.data import fit_window
+from eval.data import fit_window, language_token
 from eval.models import KilmModel, ModelError, load_model
 from eval.probe import decode_span
 from kilm import sequence as seq
@@ -44,17 +44,16 @@ def load(path: str | Path, data: str | Path | None = None, device: str = "cpu") 
     path = Path(path)
     if data is not None:
         tokenizer = KilmTokenizer.load(Path(data) / "tokenizer")
-    elif path.is_dir():
-        tokenizer = KilmTokenizer.from_hf_dir(path)
-    else:
-        raise ModelError(f"{path}: a fairseq checkpoint needs --data OUT for its tokenizer")
-    return load_model(path, tokenizer, device)
+        return load_model(path, tokenizer, device, language_token(Path(data)))
+    if path.is_dir():
+        return load_model(path, KilmTokenizer.from_hf_dir(path), device)
+    raise ModelError(f"{path}: a fairseq checkpoint needs --data OUT for its tokenizer")
 
 
 def describe(model: KilmModel, text: str, start: int, end: int, beam: int = 4, max_new_tokens: int = 64
              ) -> Description:
     """The title and description the model generates for ``text[start:end]``."""
-    window = fit_window(seq.Window(text, start, end, "", ""), model.tokenizer, model.backend.max_positions,
+    window = fit_window(seq.Window(text, start, end, "", ""), model.tokenizer, model.max_positions,
                         max_new_tokens + 1)
     if window is None:
         raise ValueError(f"the mention {text[start:end]!r} alone does not fit the model")

@@ -50,7 +50,7 @@ def prepare(model: KilmModel, items: Sequence[EdItem], entities: dict[str, Entit
         windows = [seq.Window(item.text, item.start, item.end, c, _description(entities, c)) for c in item.candidates]
         encs = [tok.encode_window(w) for w in windows]
         spans = [[*e.target[e.span_start : e.span_end], tok.special.desc_end] for e in encs]
-        window = fit_window(windows[0], tok, model.backend.max_positions, max(len(s) for s in spans) + 1)
+        window = fit_window(windows[0], tok, model.max_positions, max(len(s) for s in spans) + 1)
         if window is None:
             continue
         enc = tok.encode_window(window)

@@ -6,7 +6,8 @@ Everything else (beam search with a forced prefix, teacher-forced span scores, i
 
 Sequence conventions are fairseq BART's (``denoising`` task, and Hugging Face BART): the encoder reads
 ``<s> row`` (``row`` ends with ``</s>``), the decoder reads ``</s> <s> target...`` and predicts ``<s>
-target...``.
+target...``. An mBART model with a language token (the ``kilm`` task's ``--lang-token``) reads ``<s> row
+[uk_UA]`` and its decoder starts with ``[uk_UA]`` instead of ``</s>``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import torch
 
 from eval.search import AllowedFn, BeamSettings, Hypothesis, beam_search
 from kilm import sequence as seq
-from kilm.checkpoint import VocabRowsError, load_checkpoint, resize_vocab_rows
+from kilm.checkpoint import VocabRowsError, load_checkpoint, model_args, resize_vocab_rows
 from kilm.tokenizer import KilmTokenizer
 
 #: Written by ``eval.export_hf`` next to the weights: what the export came from.
@@ -113,6 +114,12 @@ class KilmModel:
     kind: str  # "fairseq" | "hf"
     prompt: str  # which KILM prompt rows the model saw, for the report
     device: torch.device
+    language_id: int | None = None  # mBART: the language token closing sources and opening the decoder
+
+    @property
+    def max_positions(self) -> int:
+        """Longest ``<s> row`` the encoder takes (one position less with a language token)."""
+        return self.backend.max_positions - (self.language_id is not None)
 
     # ---- inputs ---------------------------------------------------------------------------------
 
@@ -123,14 +130,18 @@ class KilmModel:
             out[i, : len(r)] = torch.tensor(list(r), dtype=torch.long)
         return out.to(self.device)
 
-    def encode_sources(self, rows: Sequence[Sequence[int]]) -> Any:
-        """Encoder states of ``<s> row`` for each row (rows already end with ``</s>``)."""
-        return self.backend.encode(self._tensor([[seq.BOS, *r] for r in rows]))
+    @property
+    def _language(self) -> list[int]:
+        return [] if self.language_id is None else [self.language_id]
 
-    @staticmethod
-    def decoder_prefix(target_head: Sequence[int]) -> list[int]:
-        """Decoder input for a target that starts with ``target_head``: ``</s> <s> head``."""
-        return [seq.EOS, seq.BOS, *target_head]
+    def encode_sources(self, rows: Sequence[Sequence[int]]) -> Any:
+        """Encoder states of ``<s> row`` (rows already end with ``</s>``), then the language token if any."""
+        return self.backend.encode(self._tensor([[seq.BOS, *r, *self._language] for r in rows]))
+
+    def decoder_prefix(self, target_head: Sequence[int]) -> list[int]:
+        """Decoder input for a target that starts with ``target_head``: ``</s> <s> head`` (``[lang] <s>
+        head`` for mBART)."""
+        return [self.language_id if self.language_id is not None else seq.EOS, seq.BOS, *target_head]
 
     # ---- generation -----------------------------------------------------------------------------
 
@@ -196,7 +207,7 @@ class KilmModel:
     def target_nll(self, sources: Sequence[Sequence[int]], targets: Sequence[Sequence[int]]) -> list[float]:
         """Summed negative log-likelihood of each whole target ``<s> target`` (its ``</s>`` included)."""
         encoded = self.encode_sources(sources)
-        full = [[seq.EOS, seq.BOS, *t] for t in targets]
+        full = [self.decoder_prefix(t) for t in targets]
         sums = self._token_logprobs(encoded, [f[:-1] for f in full], list(range(len(targets))),
                                     [f[1:] for f in full], [(0, len(f) - 1) for f in full])
         return [-s for s in sums]
@@ -207,44 +218,58 @@ class KilmModel:
 # --------------------------------------------------------------------------------------------------
 
 
-def load_model(path: str | Path, tokenizer: KilmTokenizer, device: str = "cpu") -> KilmModel:
-    """A fairseq checkpoint (``.pt`` file) or a Hugging Face directory (``config.json``)."""
+def load_model(path: str | Path, tokenizer: KilmTokenizer, device: str = "cpu",
+               language_token: str | None = None) -> KilmModel:
+    """A fairseq checkpoint (``.pt`` file) or a Hugging Face directory (``config.json``).
+
+    ``language_token`` (mBART; the pipeline records the dump's in ``manifest.json``) defaults to the one
+    a ``kilm`` checkpoint was trained with; the two must agree.
+    """
     path = Path(path)
     if path.is_file():
-        backend, prompt = _load_fairseq(path, tokenizer)
+        backend, prompt, trained_language = _load_fairseq(path, tokenizer)
         kind = "fairseq"
     elif (path / "config.json").is_file():
         backend, prompt = _load_hf(path, tokenizer)
-        kind = "hf"
+        kind, trained_language = "hf", None
     else:
         raise ModelError(f"{path}: neither a fairseq checkpoint file nor a Hugging Face directory with config.json")
+    if language_token and trained_language and language_token != trained_language:
+        raise ModelError(f"{path}: trained with language token {trained_language}, the data's is {language_token}")
+    language = language_token or trained_language
+    language_id = None
+    if language:
+        if language not in tokenizer.symbols:
+            raise ModelError(f"{path}: language token {language} is not in the tokenizer's dictionary")
+        language_id = tokenizer.symbols.index(language)
     dev = torch.device(device)
     backend.model.to(dev)
-    return KilmModel(backend, tokenizer, kind, prompt, dev)
+    return KilmModel(backend, tokenizer, kind, prompt, dev, language_id)
 
 
 def fairseq_model_args(checkpoint: dict[str, Any]) -> argparse.Namespace:
     """``cfg.model`` (fairseq ≥ 0.10) or ``args`` (older), with BART's defaults for anything missing."""
     from fairseq.models.bart.model import bart_large_architecture
 
-    cfg = checkpoint.get("cfg") or {}
-    raw = cfg.get("model") if isinstance(cfg, dict) else None
-    raw = raw if raw is not None else checkpoint.get("args")
-    if raw is None:
+    args = model_args(checkpoint)
+    if args is None:
         raise ModelError("checkpoint has neither cfg.model nor args: not a fairseq checkpoint")
-    args = argparse.Namespace(**(vars(raw) if isinstance(raw, argparse.Namespace) else dict(raw)))
     bart_large_architecture(args)
     args.task = getattr(args, "task", None) or checkpoint_task(checkpoint)  # BART's upgrade step reads it
     return args
 
 
-def checkpoint_task(checkpoint: dict[str, Any]) -> str:
+def _task_cfg(checkpoint: dict[str, Any]) -> dict[str, Any]:
     cfg = checkpoint.get("cfg") or {}
     task = cfg.get("task") if isinstance(cfg, dict) else None
-    if isinstance(task, dict) and task.get("_name"):
-        return str(task["_name"])
-    args = checkpoint.get("args") or (cfg.get("model") if isinstance(cfg, dict) else None)
-    return str(getattr(args, "task", None) or "unknown")
+    return task if isinstance(task, dict) else {}
+
+
+def checkpoint_task(checkpoint: dict[str, Any]) -> str:
+    name = _task_cfg(checkpoint).get("_name")
+    if name:
+        return str(name)
+    return str(getattr(model_args(checkpoint), "task", None) or "unknown")
 
 
 def trained_on_knowledge(checkpoint: dict[str, Any]) -> bool:
@@ -252,9 +277,7 @@ def trained_on_knowledge(checkpoint: dict[str, Any]) -> bool:
     ``plain_share`` 1: every span removed)."""
     if checkpoint_task(checkpoint) != "kilm":
         return False
-    cfg = checkpoint.get("cfg") or {}
-    task = cfg.get("task") if isinstance(cfg, dict) else None
-    return not (isinstance(task, dict) and float(task.get("plain_share", 0.0)) >= 1.0)
+    return float(_task_cfg(checkpoint).get("plain_share", 0.0)) < 1.0
 
 
 def fit_rows(state_dict: dict[str, torch.Tensor], keys: Sequence[str], rows: int) -> int:
@@ -275,7 +298,7 @@ def _prompt(added: int, trained_on_kilm: bool) -> str:
     return f"{base}; special-token rows {'trained (kilm task)' if trained_on_kilm else 'present, not trained on'}"
 
 
-def _load_fairseq(path: Path, tokenizer: KilmTokenizer) -> tuple[FairseqBackend, str]:
+def _load_fairseq(path: Path, tokenizer: KilmTokenizer) -> tuple[FairseqBackend, str, str | None]:
     from fairseq.data import Dictionary
     from fairseq.models.bart import BARTModel
 
@@ -297,7 +320,8 @@ def _load_fairseq(path: Path, tokenizer: KilmTokenizer) -> tuple[FairseqBackend,
     task = argparse.Namespace(source_dictionary=dictionary, target_dictionary=dictionary)
     model = BARTModel.build_model(args, task)
     model.load_state_dict(state, strict=True, model_cfg=None)
-    return FairseqBackend(model), _prompt(added, trained_on_knowledge(checkpoint))
+    language = _task_cfg(checkpoint).get("lang_token") if checkpoint_task(checkpoint) == "kilm" else None
+    return FairseqBackend(model), _prompt(added, trained_on_knowledge(checkpoint)), language
 
 
 def _load_hf(path: Path, tokenizer: KilmTokenizer) -> tuple[HFBackend, str]:

@@ -46,7 +46,7 @@ def run_probe(model: KilmModel, items: Sequence[ProbeItem], batch_size: int = 16
     settings = model.probe_settings(beam=beam, max_new_tokens=max_new_tokens)
     prepared = []
     for item in items:
-        window = fit_window(item.window, model.tokenizer, model.backend.max_positions, max_new_tokens + 1)
+        window = fit_window(item.window, model.tokenizer, model.max_positions, max_new_tokens + 1)
         if window is not None:
             prepared.append((item, model.tokenizer.encode_window(window)))
     skipped = len(items) - len(prepared)

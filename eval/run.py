@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from eval import report
-from eval.data import DataError, check_data_dir, ed_items, load_alias, load_entities, plain_rows, probe_items
+from eval.data import (
+    DataError,
+    check_data_dir,
+    ed_items,
+    language_token,
+    load_alias,
+    load_entities,
+    plain_rows,
+    probe_items,
+)
 from eval.ed import ed_metrics, run_ed
 from eval.models import ModelError, load_model
 from eval.probe import probe_metrics, run_probe
@@ -88,9 +97,10 @@ def evaluate(args: argparse.Namespace, specs: list[ModelSpec], tasks: list[str])
     items = probe_items(args.data, entities, args.limit) if "probe" in tasks else []
     edset = ed_items(args.data, load_alias(args.data), args.limit) if "ed" in tasks else None
     rows = plain_rows(args.data, "test", args.limit) if "retention" in tasks else []
+    language = language_token(args.data)
     results: dict[str, dict[str, Any]] = {}
     for spec in specs:
-        model = load_model(spec.path, tokenizer, args.device)
+        model = load_model(spec.path, tokenizer, args.device, language)
         values: dict[str, Any] = {}
         ci: dict[str, list[float]] = {}
         if "probe" in tasks:

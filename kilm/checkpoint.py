@@ -63,6 +63,16 @@ def resize_vocab_rows(model: dict[str, torch.Tensor], rows: int, expected_rows: 
 
 
 
+def model_args(checkpoint: dict[str, Any]) -> argparse.Namespace | None:
+    """The model's options as saved: ``cfg.model`` (fairseq >= 0.10) or ``args`` (older releases)."""
+    cfg = checkpoint.get("cfg") or {}
+    raw = cfg.get("model") if isinstance(cfg, dict) else None
+    raw = raw if raw is not None else checkpoint.get("args")
+    if raw is None:
+        return None
+    return argparse.Namespace(**(vars(raw) if isinstance(raw, argparse.Namespace) else dict(raw)))
+
+
 def allow_fairseq_checkpoints() -> None:
     """Allow-list what fairseq checkpoints contain (idempotent; fairseq's own loaders benefit too)."""
     torch.serialization.add_safe_globals(_SAFE_GLOBALS)

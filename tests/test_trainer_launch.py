@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.trainer_fixtures import build_corpus
 from trainer.launch import TRAINER_DIR, make_plan, parse_args
@@ -63,9 +67,14 @@ def test_two_nodes_of_eight_gpus(data: Path) -> None:
         data, "--preset", "bart-base", "--gpus", "8", "--nodes", "2", env=slurm)
 
 
+def save_start(path: Path, **model: object) -> Path:
+    """A starting checkpoint as fairseq writes one (the weights do not matter to the command)."""
+    torch.save({"cfg": {"model": argparse.Namespace(**model)}, "model": {}}, path)
+    return path
+
+
 def test_modes_init_and_extra_args(data: Path, tmp_path: Path) -> None:
-    start = tmp_path / "model.pt"
-    start.write_bytes(b"")
+    start = save_start(tmp_path / "model.pt", arch="bart_tiny", encoder_embed_dim=64, encoder_layers=2)
     control = command(data, "--preset", "cpu-tiny", "--gpus", "0", "--mode", "control", "--init", str(start),
                       "--", "--max-update", "7")
     lines = control.splitlines()
@@ -73,12 +82,34 @@ def test_modes_init_and_extra_args(data: Path, tmp_path: Path) -> None:
     # the control sees the kilm rows and batches with every knowledge span removed
     assert f"-m fairseq_cli.train {data}/shard0:{data}/shard1 --user-dir {TRAINER_DIR} --task kilm" in lines[1]
     assert "--plain-share 1.0 --plain-form remove" in lines[1]
+    assert "--arch bart_tiny --encoder-embed-dim 64 --encoder-layers 2 --optimizer" in lines[1]  # the init's shape
     assert "--finetune-from-model /runs/k/init.pt --cpu --max-update 7" in lines[1]
     kilm = command(data, "--preset", "cpu-tiny", "--gpus", "0")
     control_updates = control.split("--max-update ")[1].split()[0]
     assert f"--max-update {control_updates} " in kilm  # control makes the updates kilm makes
     base = command(data, "--preset", "cpu-tiny", "--gpus", "0", "--mode", "base")
     assert "--task denoising" in base and "--finetune-from-model" not in base
+
+
+def test_mbart_init_brings_its_shape_and_the_manifest_its_language_token(data: Path, tmp_path: Path) -> None:
+    """An mBART (pre-norm layers, scaled embeddings) is rebuilt as it was trained, whatever the preset,
+    and the dump's language token the pipeline recorded reaches the kilm task."""
+    start = save_start(tmp_path / "model.pt", arch="mbart_large", encoder_embed_dim=1024, encoder_layers=12,
+                       encoder_normalize_before=True, decoder_normalize_before=True, no_scale_embedding=False)
+    corpus = tmp_path / "out"
+    shutil.copytree(data, corpus / "bin")
+    (corpus / "manifest.json").write_text(json.dumps({"tokenizer": {"language_token": "[uk_UA]"}}))
+    plan = command(corpus / "bin", "--preset", "bart-large", "--gpus", "8", "--init", str(start))
+    assert "--poisson-lambda 3.0 --lang-token '[uk_UA]' --arch mbart_large --encoder-embed-dim 1024 " in plan
+    assert "--encoder-layers 12 --encoder-normalize-before --decoder-normalize-before --optimizer" in plan
+    assert "--no-scale-embedding" not in plan
+    plain = save_start(tmp_path / "plain.pt", arch="bart_base", layernorm_embedding=False)
+    with pytest.raises(ValueError, match=r"plain.pt: layernorm_embedding off"):
+        command(data, "--preset", "bart-base", "--gpus", "1", "--init", str(plain))
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match=r"--init .*garbage.pt: cannot be read as a BART checkpoint"):
+        command(data, "--preset", "bart-base", "--gpus", "1", "--init", str(garbage))
 
 
 @pytest.mark.parametrize(

@@ -183,3 +183,24 @@ def test_missing_split_and_dictionary_tokens_name_the_path(corpus: Path, tmp_pat
     seq.write_dict(bare / "dict.txt", symbols[: symbols.index(seq.MASK)])
     with pytest.raises(ValueError, match=r"bare/dict.txt: dictionary lacks \['<mask>'"):
         setup(str(bare))
+
+
+def test_mbart_language_token_ends_both_sides_and_starts_the_decoder(tmp_path: Path) -> None:
+    """mBART's convention: ``<s> ... </s> [uk_UA]`` on both sides, decoder input ``[uk_UA] <s> ...``; the
+    noise never touches the language token and the knowledge span is still found."""
+    corpus = build_corpus(tmp_path / "mbart", num_shards=1, train=60, language_tokens=("[en_XX]", "[uk_UA]"))
+    task, _ = setup(f"{corpus}/bin/shard0", "--plain-share", "0", "--lang-token", "[uk_UA]")
+    language = task.dictionary.index("[uk_UA]")
+    assert language < task.special.mask
+    spans = 0
+    for batch in batches(task):
+        prev = batch["net_input"]["prev_output_tokens"]
+        for row, (_, source, target, span) in enumerate(examples(batch)):
+            assert source[-2:].tolist() == [seq.EOS, language] and source[0] == seq.BOS
+            assert target[-2:].tolist() == [seq.EOS, language] and target[0] == seq.BOS
+            assert prev[row][: len(target)].tolist() == [language, *target[:-1].tolist()]
+            spans += bool(span.any())
+    assert spans > 0
+    wrong, _ = setup(f"{corpus}/bin/shard0", "--lang-token", "[xx_XX]")
+    with pytest.raises(ValueError, match=r"--lang-token \[xx_XX\]: not a language token"):
+        wrong.load_dataset("train")

@@ -87,14 +87,21 @@ def build_corpus(
     plain_share: float = 0.2,
     vocab_size: int = 600,
     seed: int = 0,
+    language_tokens: tuple[str, ...] = (),
 ) -> Path:
-    """Write ``out/tokenizer``, ``out/bin/shardK`` and ``out/bin/plain``; returns ``out``."""
+    """Write ``out/tokenizer``, ``out/bin/shardK`` and ``out/bin/plain``; returns ``out``. With
+    ``language_tokens`` the dictionary is mBART's layout: they come before ``<mask>``."""
     entities = make_world(seed=seed)
     splits = {"train": train, "valid": valid, "test": test}
     windows = {split: make_windows(entities, n, seed + i + 1) for i, (split, n) in enumerate(splits.items())}
     texts = sorted({w.text for ws in windows.values() for w in ws} | {e.title for e in entities}
                    | {e.description for e in entities})
     tokenizer = KilmTokenizer.train_bpe(texts, vocab_size=vocab_size, min_frequency=1)
+    if language_tokens:
+        base = tokenizer.symbols[len(seq.FAIRSEQ_SPECIALS) : tokenizer.symbols.index(seq.MASK)]
+        symbols = seq.build_dictionary_symbols(base, language_tokens=language_tokens)
+        tokenizer = KilmTokenizer(tokenizer.tokenizer, [*seq.FAIRSEQ_SPECIALS, *symbols], tokenizer.symbol_mode,
+                                  tokenizer.kind)
     tokenizer.save(out / "tokenizer")
     rng = random.Random(seed)
     vocab = len(tokenizer)
@@ -131,4 +138,49 @@ def build_base_data(corpus: Path, out: Path) -> Path:
     for file in (corpus / "bin" / "plain").glob("*.*"):
         if file.suffix in (".bin", ".idx"):
             shutil.copy(file, out / file.name)
+    return out
+
+
+#: A tiny mBART as fairseq's mBART releases declare theirs (``mbart_large`` with pre-norm layers).
+TINY_MBART = ("--arch", "mbart_large", "--encoder-embed-dim", "64", "--encoder-ffn-embed-dim", "256",
+              "--encoder-layers", "2", "--decoder-layers", "2", "--encoder-attention-heads", "4",
+              "--decoder-attention-heads", "4", "--encoder-normalize-before", "--decoder-normalize-before",
+              "--layernorm-embedding")
+
+
+def build_mbart_standin(texts: dict[str, list[str]], out: Path, *, vocab_size: int = 1000,
+                        updates: int = 20) -> Path:
+    """A stand-in ``mbart.cc25`` directory at tiny width: ``sentence.bpe.model``, ``dict.txt`` (the pieces
+    only: the language tokens and ``<mask>`` are added by fairseq's tasks) and ``model.pt``, pretrained
+    for a few updates with fairseq's own ``multilingual_denoising --add-lang-token`` on ``texts`` (per
+    mBART language code, e.g. ``{"en_XX": [...], "uk_UA": [...]}``).
+    """
+    import subprocess
+    import sys
+
+    from kilm.spm import from_spm_model, train_spm_model
+
+    out.mkdir(parents=True, exist_ok=True)
+    model = train_spm_model(sorted(t for lines in texts.values() for t in lines), vocab_size, out / "sentence")
+    model.rename(out / "sentence.bpe.model")
+    pieces = from_spm_model(out / "sentence.bpe.model")
+    seq.write_dict(out / "dict.txt", pieces.symbols[len(seq.FAIRSEQ_SPECIALS) : pieces.symbols.index(seq.MASK)])
+    languages = sorted(texts)
+    tokenizer = from_spm_model(out / "sentence.bpe.model", out / "dict.txt", [f"[{lang}]" for lang in languages])
+    data = out.parent / f"{out.name}.data"
+    for lang, lines in texts.items():
+        (data / lang).mkdir(parents=True, exist_ok=True)
+        write_indexed(data / lang / "train", [tokenizer.encode_plain(t) for t in lines], len(tokenizer))
+    shutil.copy(out / "dict.txt", data / "dict.txt")
+    save = out.parent / f"{out.name}.train"
+    subprocess.run(
+        [sys.executable, "-m", "fairseq_cli.train", str(data), "--task", "multilingual_denoising", "--langs",
+         ",".join(languages), "--add-lang-token", *TINY_MBART, "--mask", "0.3", "--mask-length", "span-poisson",
+         "--rotate", "0", "--permute-sentences", "0", "--sample-break-mode", "complete", "--tokens-per-sample",
+         "256", "--optimizer", "adam", "--lr", "1e-3", "--batch-size", "16", "--required-batch-size-multiple", "1",
+         "--max-update", str(updates), "--num-workers", "0", "--disable-validation", "--save-dir", str(save),
+         "--no-epoch-checkpoints", "--no-save-optimizer-state", "--cpu"],
+        check=True, capture_output=True, cwd=Path(__file__).resolve().parents[1],
+    )
+    (save / "checkpoint_last.pt").rename(out / "model.pt")
     return out

@@ -16,13 +16,17 @@ on one node, with c10d rendezvous across nodes (run this launcher once per node,
 ``srun --ntasks-per-node 1 python -m trainer.launch ... --nodes 2 --gpus 8``; the endpoint comes from
 ``--master-addr``/``MASTER_ADDR`` or SLURM's ``SLURM_LAUNCH_NODE_IPADDR``). Re-running the same command
 resumes from ``DIR/checkpoint_last.pt``; ``--init`` is converted into ``DIR/init.pt`` on the first
-launch only. Arguments after ``--`` go to fairseq last, so they override the preset.
+launch only. With ``--init``, the model's architecture and shape are the checkpoint's own (``--arch
+mbart_large --encoder-normalize-before ...`` for an mBART), the preset gives the optimisation; the
+language token of an mBART run comes from the pipeline's ``manifest.json``. Arguments after ``--`` go to
+fairseq last, so they override the preset.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 import os
 import re
@@ -78,6 +82,17 @@ PRESETS = {
     "bart-large": Preset("bart_large", lr=5e-5, batch_size=8, update_freq=128, passes=10, precision="bf16",
                          save_interval_updates=500, log_interval=50, num_workers=4),
 }
+
+
+#: Model options whose value an --init checkpoint fixes (its weights fit only that shape).
+SHAPE_VALUES = ("encoder_embed_dim", "encoder_ffn_embed_dim", "encoder_layers", "encoder_attention_heads",
+                "decoder_embed_dim", "decoder_ffn_embed_dim", "decoder_layers", "decoder_attention_heads",
+                "max_source_positions", "max_target_positions", "activation_fn")
+#: Structural switches: off by default in every bart/mbart architecture (``--no-scale-embedding``: on
+#: for bart_*, off for mbart_*; passed when on), or on in all of them (an init with one off is refused).
+SHAPE_SWITCHES_OFF = ("encoder_normalize_before", "decoder_normalize_before", "no_scale_embedding")
+SHAPE_SWITCHES_ON = ("layernorm_embedding", "encoder_learned_pos", "decoder_learned_pos", "share_all_embeddings",
+                     "share_decoder_input_output_embed")
 
 
 class LaunchError(ValueError):
@@ -198,6 +213,42 @@ def base_updates(plain: Path, preset: Preset, world: int) -> int:
     return preset.passes * updates_per_pass([batches], world, preset.update_freq)
 
 
+def init_model_flags(path: Path) -> list[str]:
+    """``--arch`` and the shape options of the model in a starting checkpoint, so that fairseq builds
+    the model its weights fit (a bart.base, an mBART with pre-norm layers, a tiny stand-in)."""
+    from kilm.checkpoint import model_args
+
+    from .init import read_start
+
+    try:
+        args = model_args(read_start(path))
+    except Exception as error:  # torch and transformers raise several types for an unusable file
+        reason = f"{type(error).__name__}: {error}"
+        raise LaunchError(f"--init {path}: cannot be read as a BART checkpoint ({reason})") from None
+    if args is None or not getattr(args, "arch", None):
+        raise LaunchError(f"--init {path}: the checkpoint records no model architecture (cfg.model or args)")
+    flags = ["--arch", args.arch]
+    for name in SHAPE_VALUES:
+        if getattr(args, name, None) is not None:
+            flags += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    flags += [f"--{name.replace('_', '-')}" for name in SHAPE_SWITCHES_OFF if getattr(args, name, False)]
+    off = [name for name in SHAPE_SWITCHES_ON if getattr(args, name, True) is False]
+    if off:
+        raise LaunchError(f"--init {path}: {', '.join(off)} off, which no BART architecture builds")
+    return flags
+
+
+def manifest_language_token(data: Path) -> str | None:
+    """The dump's language token the pipeline recorded (mBART dictionaries), from ``OUT/manifest.json``."""
+    manifest = data.parent / "manifest.json"
+    if not manifest.is_file():
+        return None
+    try:
+        return json.loads(manifest.read_text(encoding="utf-8")).get("tokenizer", {}).get("language_token")
+    except (json.JSONDecodeError, AttributeError) as error:
+        raise LaunchError(f"{manifest}: not the pipeline's manifest ({error})") from None
+
+
 # ---- command -------------------------------------------------------------------------------------
 
 
@@ -246,6 +297,9 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
         task = ["--task", "kilm", "--criterion", "kilm_cross_entropy", *NOISE_ARGS]
         if opts.mode == "control":
             task += ["--plain-share", "1.0", "--plain-form", "remove"]
+        language = manifest_language_token(opts.data)
+        if language:
+            task += ["--lang-token", language]
         total = kilm_updates(shards, preset, world)
     else:
         if not (plain / "dict.txt").is_file():
@@ -265,9 +319,14 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     last = save_dir / "checkpoint_last.pt"
     resume = last if last.is_file() else None
     init = None
+    if opts.init is None:
+        model = ["--arch", preset.arch]
+    else:  # a resumed run keeps the shape of the init it started from
+        started = save_dir / "init.pt"
+        model = init_model_flags(started if resume and started.is_file() else opts.init)
     argv = [
         *distributed_prefix(gpus, opts.nodes, opts, env),
-        data, "--user-dir", str(TRAINER_DIR), *task, "--arch", preset.arch,
+        data, "--user-dir", str(TRAINER_DIR), *task, *model,
         "--optimizer", "adam", "--adam-betas", "(0.9, 0.999)", "--adam-eps", "1e-08",
         "--weight-decay", str(preset.weight_decay), "--clip-norm", str(preset.clip_norm),
         "--lr", str(preset.lr), "--lr-scheduler", "polynomial_decay", "--end-learning-rate", "0",

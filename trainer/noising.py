@@ -29,11 +29,12 @@ def example_seed(seed: int, epoch: int, index: int) -> int:
     return ((int(seed) * 1_000_003 + int(epoch)) * 1_000_003 + int(index)) % (2**63)
 
 
-def special_lookup(dictionary: Dictionary, special: SpecialIds) -> torch.Tensor:
-    """Boolean table over the vocabulary: fairseq's specials, ``<mask>`` and the KILM tokens."""
+def special_lookup(dictionary: Dictionary, special: SpecialIds, lang_id: int | None = None) -> torch.Tensor:
+    """Boolean table over the vocabulary: fairseq's specials, ``<mask>``, the KILM tokens and the
+    language token (mBART) if any."""
     table = torch.zeros(len(dictionary), dtype=torch.bool)
     table[: dictionary.nspecial] = True
-    table[[special.mask, *special.kilm]] = True
+    table[[special.mask, *special.kilm, *([] if lang_id is None else [lang_id])]] = True
     return table
 
 
@@ -50,27 +51,31 @@ def find_span(target: torch.Tensor, special: SpecialIds) -> tuple[int, int] | No
 
 
 class KnowledgePairDataset(FairseqDataset):
-    """Source/target rows as binarized (ids + ``</s>``), with ``<s>`` prepended to both.
+    """Source/target rows as binarized (ids + ``</s>``), with ``<s>`` prepended to both, and for mBART
+    the language token appended to both (``<s> ... </s> [uk_UA]``; the decoder input then starts with it).
 
     Items: ``{id, source, target, span}``, where ``target[span[0]:span[1]]`` is the knowledge span and
     ``span`` is ``None`` for plain rows (source == target).
     """
 
     def __init__(self, source: FairseqDataset, target: FairseqDataset, dictionary: Dictionary,
-                 special: SpecialIds) -> None:
+                 special: SpecialIds, lang_id: int | None = None) -> None:
         if len(source) != len(target):
             raise ValueError(f"{len(source)} source rows but {len(target)} target rows")
         self.source = source
         self.target = target
         self.dictionary = dictionary
         self.special = special
-        self.src_sizes = np.asarray(source.sizes) + 1
-        self.tgt_sizes = np.asarray(target.sizes) + 1
+        self.lang_id = lang_id
         self._bos = torch.tensor([dictionary.bos()])
+        self._end = torch.tensor([] if lang_id is None else [lang_id], dtype=torch.long)
+        added = 1 + len(self._end)
+        self.src_sizes = np.asarray(source.sizes) + added
+        self.tgt_sizes = np.asarray(target.sizes) + added
 
     def __getitem__(self, index: int) -> Item:
-        source = torch.cat([self._bos, self.source[index].long()])
-        target = torch.cat([self._bos, self.target[index].long()])
+        source = torch.cat([self._bos, self.source[index].long(), self._end])
+        target = torch.cat([self._bos, self.target[index].long(), self._end])
         span = find_span(target, self.special)
         if span is not None:
             where = (source == self.special.desc).nonzero()
@@ -102,11 +107,16 @@ class KnowledgePairDataset(FairseqDataset):
         return np.lexsort((self.src_sizes, self.tgt_sizes))
 
     def collater(self, samples: list[Item]) -> Item:
-        return collate(samples, self.dictionary.pad(), self.dictionary.eos())
+        last = self.dictionary.eos() if self.lang_id is None else self.lang_id
+        return collate(samples, self.dictionary.pad(), last)
 
 
 def collate(samples: list[Item], pad: int, eos: int) -> Item:
-    """fairseq's seq2seq batch, plus ``target_span``: a boolean mask of knowledge-span target tokens."""
+    """fairseq's seq2seq batch, plus ``target_span``: a boolean mask of knowledge-span target tokens.
+
+    ``eos`` is the token that ends every target and starts the decoder input: ``</s>`` (BART) or the
+    language token (mBART).
+    """
     if not samples:
         return {}
     sources = [s["source"] for s in samples]

@@ -52,6 +52,12 @@ class KilmConfig(FairseqDataclass):
         default="remove",
         metadata={"help": "plain examples keep the knowledge span on both sides, or remove it with its markers"},
     )
+    lang_token: Optional[str] = field(  # noqa: UP045
+        default=None,
+        metadata={"help": "mBART: the text's language token ([uk_UA]), put after </s> on both sides and at the "
+                          "start of the decoder input, as mBART pretraining does (the launcher reads it from "
+                          "the pipeline's manifest.json)"},
+    )
     max_source_positions: int = field(default=1024, metadata={"help": "max tokens in the source sequence"})
     max_target_positions: int = field(default=1024, metadata={"help": "max tokens in the target sequence"})
     # fairseq resolves these interpolations; its parser reads ``Optional`` but not ``X | None``.
@@ -86,6 +92,17 @@ class KilmTask(FairseqTask):
         logger.info("dictionary: %d types (KILM tokens from index %d)", len(dictionary), special.ent)
         return cls(cfg, dictionary, special)
 
+    @property
+    def lang_id(self) -> int | None:
+        """Index of ``--lang-token`` (``None`` without one); a token the dictionary lacks is an error."""
+        if not self.cfg.lang_token:
+            return None
+        index = self.dictionary.index(self.cfg.lang_token)
+        if index == self.dictionary.unk() or index >= self.special.mask:
+            raise ValueError(f"--lang-token {self.cfg.lang_token}: not a language token of the dictionary "
+                             "(they come before <mask>; see the pipeline's --language-tokens)")
+        return index
+
     def load_dataset(self, split: str, epoch: int = 1, combine: bool = False, **kwargs) -> None:
         paths = utils.split_paths(self.cfg.data)
         data_path = paths[(epoch - 1) % len(paths)]
@@ -95,7 +112,7 @@ class KilmTask(FairseqTask):
             sides[side] = data_utils.load_indexed_dataset(prefix, self.dictionary, self.cfg.dataset_impl)
             if sides[side] is None:
                 raise FileNotFoundError(f"dataset not found: {prefix}.{{bin,idx}}")
-        pairs = KnowledgePairDataset(sides["source"], sides["target"], self.dictionary, self.special)
+        pairs = KnowledgePairDataset(sides["source"], sides["target"], self.dictionary, self.special, self.lang_id)
         self.datasets[split] = TextInfillingDataset(
             pairs,
             self.build_noise(),
@@ -109,7 +126,7 @@ class KilmTask(FairseqTask):
         if self.cfg.mask == 0:
             return None
         return TextInfilling(
-            is_special=special_lookup(self.dictionary, self.special),
+            is_special=special_lookup(self.dictionary, self.special, self.lang_id),
             mask_idx=self.special.mask,
             random_range=(self.dictionary.nspecial, self.special.mask),
             ratio=self.cfg.mask,
