@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -111,9 +112,6 @@ def check_options(options: KilmOptions) -> None:
                           "--train-tokenizer")
     if options.dict and not options.spm_model:
         raise OptionError("--dict goes with --spm-model")
-    if options.dump_language_token and options.dump_language_token not in language_tokens(options):
-        raise OptionError(f"--dump-language-token {options.dump_language_token}: not one of --language-tokens "
-                          f"({options.language_tokens or 'none given'})")
     if options.valid_fraction + options.test_fraction >= 1.0:
         raise OptionError("--valid-fraction + --test-fraction must leave some pages for train")
     sources = [s.strip() for s in options.description_sources.split(",") if s.strip()]
@@ -131,13 +129,19 @@ def language_tokens(options: KilmOptions) -> list[str]:
     return [t.strip() for t in options.language_tokens.split(",") if t.strip()]
 
 
-def dump_language_token(options: KilmOptions, language: str) -> str | None:
-    """The token mBART-style models put after this dump's text: ``--dump-language-token``, or the one
-    language token whose code is the wiki's language (``[uk_UA]`` for ``uk``); none without them.
+def dump_language_token(options: KilmOptions, language: str, symbols: Sequence[str] = ()) -> str | None:
+    """The token mBART-style models put after this dump's text: ``--dump-language-token`` (one of the
+    dictionary's ``symbols``: a Hugging Face mBART tokenizer has ``uk_UA``), or the one of
+    ``--language-tokens`` whose code is the wiki's language (``[uk_UA]`` for ``uk``); none without them.
     """
-    tokens = language_tokens(options)
-    if options.dump_language_token or not tokens:
+    if options.dump_language_token:
+        if options.dump_language_token not in symbols:
+            raise OptionError(f"--dump-language-token {options.dump_language_token}: not in the tokenizer's "
+                              "dictionary (give --language-tokens with --spm-model)")
         return options.dump_language_token
+    tokens = language_tokens(options)
+    if not tokens:
+        return None
     matches = [t for t in tokens if t.strip("[]").split("_")[0].casefold() == language.casefold()]
     if len(matches) != 1:
         found = "none" if not matches else ", ".join(matches)

@@ -147,7 +147,7 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
     languages = tuple(dict.fromkeys([site.language, *options.wikidata_fallback_languages.split(",")]))
     described = parsed["articles"] | "ChooseDescriptions" >> T.ChooseDescriptions(
         rules.description_sources, options.wikidata_descriptions, site, tuple(lang for lang in languages if lang))
-    articles = described.articles
+    articles = described["articles"]
     page_index = (
         (articles | "IndexEntities" >> beam.Map(lambda a: (a["title"], ("entity", a["description"]))),
          parsed["disambiguations"] | "IndexDisambiguations" >> beam.Map(
@@ -197,18 +197,15 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         output, ["dead_letter/dead_letter"], 1, lambda d: "dead_letter/dead_letter", lambda d: d["reason"],
         lambda d: (d["file"] or "", d["offset"], d.get("title") or "", d["reason"], json.dumps(d, sort_keys=True)))
 
-    example_stats = examples | "ExampleStats" >> beam.Map(lambda e: ("examples", e["split"]))
-    stats = (
-        (read[T.STATS], parsed[T.STATS], described[T.STATS], redirects[T.STATS], links[T.STATS], knowledge[T.STATS],
-         binarized[T.STATS], example_stats)
-        | "FlattenStats" >> beam.Flatten()
-    )
+    example_stats = (examples | "ExampleStats" >> beam.Map(lambda e: ("examples", e["split"]))
+                     | "CountExamples" >> T.CountStats())
     static = {
         "format_version": FORMAT_VERSION,
         "options": _public_options(options),
         "site": {"dbname": site.dbname, "language": site.language, "case": site.case},
         "tokenizer": {"source": _tokenizer_source(options),
-                      "language_token": dump_language_token(options, site.language)},
+                      "language_token": dump_language_token(options, site.language,
+                                                            tokenizer.symbols if tokenizer else ())},
         "versions": _versions(),
         "split": {"valid_fraction": splits.valid_fraction, "test_fraction": splits.test_fraction,
                   "unseen_entity_fraction": splits.unseen_entity_fraction,
@@ -217,7 +214,8 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         "license": LICENSE,
     }
     _ = (
-        (T.count_stats(stats),
+        (read[T.STATS], parsed[T.STATS], described[T.STATS], redirects[T.STATS], links[T.STATS], knowledge[T.STATS],
+         binarized[T.STATS], example_stats,
          binarized["counted"],
          read["errors"] | "TagErrors" >> beam.Map(lambda e: ("errors", e)),
          read["inputs"] | "TagInputs" >> beam.Map(lambda i: ("inputs", i)),

@@ -108,3 +108,22 @@ def test_pipeline_with_a_bart_directory(tmp_path):
     for row, info in zip(rows, meta):
         start, end = info["window"]
         assert seq.strip_knowledge(tokenizer.decode(row.tolist())) == examples[info["example"]]["text"][start:end]
+
+
+def test_the_dumps_language_token_is_chosen_or_named() -> None:
+    """mBART runs record the dump's language token; an unknown or ambiguous choice stops with a message."""
+    from pipeline.options import KilmOptions, OptionError, dump_language_token
+
+    def options(*argv: str) -> KilmOptions:
+        return KilmOptions(["--input", "x.xml", "--output", "out", *argv])
+
+    mbart = options("--language-tokens", "[en_XX],[uk_UA],[vi_VN]")
+    assert dump_language_token(mbart, "uk") == "[uk_UA]"
+    assert dump_language_token(mbart, "vi") == "[vi_VN]"
+    with pytest.raises(OptionError, match=r"none for the dump's language 'hy'.*--dump-language-token"):
+        dump_language_token(mbart, "hy")
+    assert dump_language_token(options(), "uk") is None  # BART: no language token
+    hf_mbart = options("--dump-language-token", "uk_UA")  # Hugging Face mBART spells codes without brackets
+    assert dump_language_token(hf_mbart, "uk", ["<s>", "uk_UA", "<mask>"]) == "uk_UA"
+    with pytest.raises(OptionError, match=r"--dump-language-token uk_UA: not in the tokenizer's dictionary"):
+        dump_language_token(hf_mbart, "uk", ["<s>", "<mask>"])
