@@ -2,8 +2,9 @@
 
 Every page ends in exactly one outcome (``article``, ``redirect``, ``disambiguation``,
 ``skipped_namespace``, ``dead_letter_<reason>``, ...): outcomes, link and redirect statistics travel
-as data (``STATS`` outputs: ``(section, key)``) so the manifest's counts come from the data itself,
-and each is also a Beam counter for the runner's UI.
+as data so the manifest's counts come from the data itself, and each is also a Beam counter for the
+runner's UI. DoFns emit ``(section, key)`` events on their ``STATS`` output; each composite counts
+them where they are made (:class:`CountStats`) and returns ``(section, key, n)`` under ``STATS``.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class ReadPages(beam.PTransform):
             "errors": read[_ReadDumpFn.ERRORS],
             "inputs": read[_ReadDumpFn.INPUTS],
             DEAD_LETTER: read[DEAD_LETTER],
-            STATS: read[STATS],
+            STATS: read[STATS] | "CountStats" >> CountStats(),
         }
 
 
@@ -176,7 +177,7 @@ class ParsePages(beam.PTransform):
             "redirects": decided[_DecideTitleFn.REDIRECTS],
             "disambiguations": decided[_DecideTitleFn.DISAMBIGUATIONS],
             DEAD_LETTER: (classified[DEAD_LETTER], decided[DEAD_LETTER]) | "FlattenDeadLetters" >> beam.Flatten(),
-            STATS: (classified[STATS], decided[STATS]) | "FlattenStats" >> beam.Flatten(),
+            STATS: (classified[STATS], decided[STATS]) | "CountStats" >> CountStats(),
         }
 
 
@@ -241,8 +242,9 @@ class ChooseDescriptions(beam.PTransform):
                 | "JoinWikidata" >> beam.CoGroupByKey()
                 | "AttachWikidata" >> beam.ParDo(_AttachWikidataFn())
             )
-        return articles | "Choose" >> beam.ParDo(_ChooseDescriptionFn(self.sources)).with_outputs(
+        chosen = articles | "Choose" >> beam.ParDo(_ChooseDescriptionFn(self.sources)).with_outputs(
             STATS, main="articles")
+        return {"articles": chosen.articles, STATS: chosen[STATS] | "CountStats" >> CountStats()}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -315,7 +317,7 @@ class ResolveRedirects(beam.PTransform):
         return {
             "aliases": resolved | "FlattenResolved" >> beam.Flatten(),
             DEAD_LETTER: dead | "FlattenRedirectDeadLetters" >> beam.Flatten(),
-            STATS: stats | "FlattenRedirectStats" >> beam.Flatten(),
+            STATS: tuple(stats) | "CountStats" >> CountStats(),
         }
 
 
@@ -386,7 +388,7 @@ class ResolveLinks(beam.PTransform):
                 _ResolveLinkFn.DISAMBIGUATION_ALIASES, STATS, main="links")
         )
         return {"links": joined.links, "disambiguation_aliases": joined[_ResolveLinkFn.DISAMBIGUATION_ALIASES],
-                STATS: joined[STATS]}
+                STATS: joined[STATS] | "CountStats" >> CountStats()}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -517,7 +519,7 @@ class BuildKnowledge(beam.PTransform):
             | "AliasRecord" >> beam.ParDo(_AliasRecordFn())
         )
         return {"examples": assembled.examples, "entities": entities, "aliases": aliases,
-                STATS: assembled[STATS]}
+                STATS: assembled[STATS] | "CountStats" >> CountStats()}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -682,7 +684,7 @@ class Binarize(beam.PTransform):
              plain_counts | "PlainStats" >> beam.Map(lambda kv: ("plain_sequences", kv[0], kv[1])))
             | "FlattenSequenceStats" >> beam.Flatten()
         )
-        return {"counted": stats, STATS: rows[STATS]}
+        return {"counted": stats, STATS: rows[STATS] | "CountStats" >> CountStats()}
 
 
 def train_tokenizer(texts: list[str], kind: str, vocab_size: int) -> str:
@@ -775,10 +777,19 @@ class WriteJsonl(beam.PTransform):
         )
 
 
-def count_stats(stats) -> beam.PCollection:
-    """``(section, key)`` elements → ``(section, key, n)``."""
-    return (
-        stats
-        | "CountStats" >> beam.combiners.Count.PerElement()
-        | "FlattenStatCounts" >> beam.Map(lambda kv: (kv[0][0], kv[0][1], kv[1]))
-    )
+class CountStats(beam.PTransform):
+    """``(section, key)`` events of one or several PCollections → ``(section, key, n)``.
+
+    Each input is counted before the Flatten: the runner lifts the count into the stage that made the
+    events, so only a few partial counts per bundle cross stages (a Flatten first would materialise
+    every event). Counts of the same key from several inputs are summed by the manifest.
+    """
+
+    def expand(self, stats):
+        inputs = (stats,) if isinstance(stats, beam.PCollection) else tuple(stats)
+        counts = [events | f"Count{i}" >> beam.combiners.Count.PerElement() for i, events in enumerate(inputs)]
+        return (
+            counts
+            | "FlattenCounts" >> beam.Flatten(pipeline=inputs[0].pipeline)
+            | "AsTriples" >> beam.MapTuple(lambda section_key, n: (*section_key, n))
+        )
