@@ -24,7 +24,15 @@ from kilm import sequence as seq
 from kilm.indexed import write_indexed
 from kilm.tokenizer import KilmTokenizer
 from pipeline.dump import dead_letter, read_dump
-from pipeline.examples import SplitConfig, choose_mentions, fit_window, plain_windows, stable_bucket, stable_unit
+from pipeline.examples import (
+    SPLITS,
+    SplitConfig,
+    choose_mentions,
+    fit_window,
+    plain_windows,
+    stable_bucket,
+    stable_unit,
+)
 from pipeline.pages import PageRules, choose_description, classify, disambiguation_surface, is_disambiguation
 
 STATS = "stats"
@@ -328,19 +336,17 @@ class _ResolveLinkFn(beam.DoFn):
     def process(self, element):
         _, groups = element
         refs = list(groups["ref"])
-        if not refs:
+        surfaces = list(groups["disambiguation_ref"])
+        if not refs and not surfaces:
             return
         entity = next(iter(groups["entity"]), None)
         via = next(iter(groups["alias"]), None)
+        target = entity or via
+        if target is not None:
+            for surface in surfaces:
+                yield pvalue.TaggedOutput(self.DISAMBIGUATION_ALIASES, (surface, target[0]))
         is_disambiguation = bool(list(groups["disambiguation"]))
-        for ref in refs:
-            if ref[0] == "disambiguation":
-                if entity is not None:
-                    yield pvalue.TaggedOutput(self.DISAMBIGUATION_ALIASES, (ref[1], entity[0]))
-                elif via is not None:
-                    yield pvalue.TaggedOutput(self.DISAMBIGUATION_ALIASES, (ref[1], via[0]))
-                continue
-            _, page_title, paragraph, index = ref
+        for page_title, paragraph, index in refs:
             if entity is not None:
                 yield _stat("links", "resolved")
                 yield page_title, (paragraph, index, entity[0], entity[1])
@@ -356,7 +362,7 @@ class _ResolveLinkFn(beam.DoFn):
 def _link_refs(article: dict):
     for paragraph in article["paragraphs"]:
         for index, mention in enumerate(paragraph["mentions"]):
-            yield mention["target"], ("mention", article["title"], paragraph["index"], index)
+            yield mention["target"], (article["title"], paragraph["index"], index)
 
 
 def _disambiguation_refs(page: dict):
@@ -365,7 +371,7 @@ def _disambiguation_refs(page: dict):
     for paragraph in page["paragraphs"]:
         targets.update(m["target"] for m in paragraph["mentions"])
     for target in sorted(targets):
-        yield target, ("disambiguation", surface)
+        yield target, surface
 
 
 class ResolveLinks(beam.PTransform):
@@ -373,16 +379,14 @@ class ResolveLinks(beam.PTransform):
     the target title with the entity table and the resolved redirects."""
 
     def expand(self, inputs):
-        refs = (
-            (inputs["articles"] | "MentionRefs" >> beam.FlatMap(_link_refs),
-             inputs["disambiguations"] | "DisambiguationRefs" >> beam.FlatMap(_disambiguation_refs))
-            | "FlattenRefs" >> beam.Flatten()
-        )
+        refs = inputs["articles"] | "MentionRefs" >> beam.FlatMap(_link_refs)
+        disambiguation_refs = inputs["disambiguations"] | "DisambiguationRefs" >> beam.FlatMap(_disambiguation_refs)
         entities = inputs["articles"] | "EntityByTitle" >> beam.Map(
             lambda a: (a["title"], (a["title"], a["description"])))
         disambiguations = inputs["disambiguations"] | "DisambiguationByTitle" >> beam.Map(lambda d: (d["title"], 1))
         joined = (
-            {"ref": refs, "entity": entities, "alias": inputs["aliases"], "disambiguation": disambiguations}
+            {"ref": refs, "disambiguation_ref": disambiguation_refs, "entity": entities, "alias": inputs["aliases"],
+             "disambiguation": disambiguations}
             | "JoinLinkTargets" >> beam.CoGroupByKey()
             | "ResolveLink" >> beam.ParDo(_ResolveLinkFn()).with_outputs(
                 _ResolveLinkFn.DISAMBIGUATION_ALIASES, STATS, main="links")
@@ -612,8 +616,42 @@ def _write_indexed_file(prefix: str, rows: Iterable[list[int]], vocab_size: int)
 
 
 def _sorted_rows(rows: Iterable) -> list:
-    """Rows of one file in key order (Beam's grouping order is not deterministic); markers dropped."""
-    return sorted((r for r in rows if r is not None), key=lambda r: r[0])
+    """Rows of one file in key order (Beam's grouping order is not deterministic)."""
+    return sorted(rows, key=lambda r: r[0])
+
+
+class _WriteMissingFn(beam.DoFn):
+    """Writes each expected group that no record reached, empty, with the group's own writer."""
+
+    def __init__(self, write: beam.DoFn) -> None:
+        self.write = write
+
+    def process(self, key, written: list, *side_inputs):
+        if key not in written:
+            yield from self.write.process((key, []), *side_inputs)
+
+
+class _WriteGroups(beam.PTransform):
+    """``(key, record)`` → one ``write((key, records))`` per key; every expected key is written, empty
+    ones included, so readers find a complete set. The missing ones are found from the written keys
+    (a side input), not by flattening placeholders into the records: a Flatten would materialise every
+    record once more. ``write`` yields ``(key, n)``; so does this transform."""
+
+    def __init__(self, write: beam.DoFn, expected: list, *side_inputs) -> None:
+        super().__init__()
+        self.write = write
+        self.expected = expected
+        self.side_inputs = side_inputs
+
+    def expand(self, keyed):
+        written = keyed | "Group" >> beam.GroupByKey() | "Write" >> beam.ParDo(self.write, *self.side_inputs)
+        written_keys = beam.pvalue.AsList(written | "WrittenKeys" >> beam.Keys())
+        missing = (
+            keyed.pipeline
+            | "Expected" >> beam.Create(self.expected)
+            | "WriteMissing" >> beam.ParDo(_WriteMissingFn(self.write), written_keys, *self.side_inputs)
+        )
+        return (written, missing) | "FlattenCounts" >> beam.Flatten()
 
 
 class _WriteBinaryFn(beam.DoFn):
@@ -631,7 +669,7 @@ class _WriteBinaryFn(beam.DoFn):
             _write_indexed_file(FileSystems.join(directory, f"{split}.{side}"), (r[column] for r in rows), vocab)
         _write_bytes(FileSystems.join(directory, f"{split}.rows.jsonl.gz"),
                      _jsonl_gz({"row": i, "key": r[0], **r[3]} for i, r in enumerate(rows)))
-        yield split, len(rows)
+        yield (shard, split), len(rows)
 
 
 class _WritePlainFn(beam.DoFn):
@@ -662,25 +700,14 @@ class Binarize(beam.PTransform):
         examples, tokenizer = inputs["examples"], beam.pvalue.AsSingleton(inputs["tokenizer"])
         rows = examples | "MakeRows" >> beam.ParDo(self.rows_fn, tokenizer).with_outputs(
             _RowsFn.PLAIN, STATS, main="rows")
-        pipeline = examples.pipeline
         # Every (shard, split) file exists even when empty: fairseq needs valid/test in shard0.
-        expected = [((f"shard{k}", "train"), None) for k in range(self.num_shards)]
-        expected += [(("shard0", split), None) for split in ("valid", "test")]
-        counts = (
-            (rows.rows, pipeline | "ExpectedShards" >> beam.Create(expected))
-            | "FlattenShardRows" >> beam.Flatten()
-            | "GroupShardRows" >> beam.GroupByKey()
-            | "WriteShards" >> beam.ParDo(_WriteBinaryFn(self.output), tokenizer)
-        )
-        plain_counts = (
-            (rows[_RowsFn.PLAIN], pipeline | "ExpectedPlain" >> beam.Create([(s, None) for s in
-                                                                             ("train", "valid", "test")]))
-            | "FlattenPlainRows" >> beam.Flatten()
-            | "GroupPlainRows" >> beam.GroupByKey()
-            | "WritePlain" >> beam.ParDo(_WritePlainFn(self.output), tokenizer)
-        )
+        expected = [(f"shard{k}", "train") for k in range(self.num_shards)]
+        expected += [("shard0", split) for split in ("valid", "test")]
+        counts = rows.rows | "WriteShards" >> _WriteGroups(_WriteBinaryFn(self.output), expected, tokenizer)
+        plain_counts = rows[_RowsFn.PLAIN] | "WritePlain" >> _WriteGroups(
+            _WritePlainFn(self.output), list(SPLITS), tokenizer)
         stats = (
-            (counts | "SequenceStats" >> beam.Map(lambda kv: ("sequences", kv[0], kv[1])),
+            (counts | "SequenceStats" >> beam.Map(lambda kv: ("sequences", kv[0][1], kv[1])),
              plain_counts | "PlainStats" >> beam.Map(lambda kv: ("plain_sequences", kv[0], kv[1])))
             | "FlattenSequenceStats" >> beam.Flatten()
         )
@@ -739,7 +766,7 @@ class _WriteJsonlFn(beam.DoFn):
 
     def process(self, element):
         name, records = element
-        records = sorted((r for r in records if r is not None), key=self.sort_key)
+        records = sorted(records, key=self.sort_key)
         _write_bytes(FileSystems.join(self.output, name), _jsonl_gz(records))
         yield name, len(records)
 
@@ -765,15 +792,13 @@ class WriteJsonl(beam.PTransform):
         return f"{prefix}-{k:05d}-of-{self.num_files:05d}.jsonl.gz"
 
     def expand(self, records):
-        every_file = [(self._file(p, k), None) for p in self.prefixes for k in range(self.num_files)]
+        every_file = [self._file(p, k) for p in self.prefixes for k in range(self.num_files)]
         return (
-            (records | "KeyByFile" >> beam.Map(
+            records
+            | "KeyByFile" >> beam.Map(
                 lambda r: (self._file(self.prefix_of(r), stable_bucket(self.shard_key(r), self.num_files)),
-                           self.project(r))),
-             records.pipeline | "EveryFile" >> beam.Create(every_file))
-            | "FlattenFiles" >> beam.Flatten()
-            | "GroupByFile" >> beam.GroupByKey()
-            | "WriteFile" >> beam.ParDo(_WriteJsonlFn(self.output, self.sort_key))
+                           self.project(r)))
+            | "WriteFiles" >> _WriteGroups(_WriteJsonlFn(self.output, self.sort_key), every_file)
         )
 
 
