@@ -142,7 +142,8 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
     disambiguation_templates = frozenset(
         site.normalize(n).casefold() for n in options.disambiguation_templates.split(",") if n.strip())
 
-    read = pipeline | "InputFiles" >> beam.Create(paths) | "ReadPages" >> T.ReadPages(options.max_page_bytes)
+    read = (pipeline | "InputFiles" >> beam.Create(paths, reshuffle=False)  # ReadPages spreads the files
+            | "ReadPages" >> T.ReadPages(options.max_page_bytes))
     parsed = read["pages"] | "ParsePages" >> T.ParsePages(rules, disambiguation_templates)
     languages = tuple(dict.fromkeys([site.language, *options.wikidata_fallback_languages.split(",")]))
     described = parsed["articles"] | "ChooseDescriptions" >> T.ChooseDescriptions(

@@ -648,7 +648,7 @@ class _WriteGroups(beam.PTransform):
         written_keys = beam.pvalue.AsList(written | "WrittenKeys" >> beam.Keys())
         missing = (
             keyed.pipeline
-            | "Expected" >> beam.Create(self.expected)
+            | "Expected" >> beam.Create(self.expected, reshuffle=False)  # a few names: no fan-out needed
             | "WriteMissing" >> beam.ParDo(_WriteMissingFn(self.write), written_keys, *self.side_inputs)
         )
         return (written, missing) | "FlattenCounts" >> beam.Flatten()
