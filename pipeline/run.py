@@ -198,8 +198,6 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         output, ["dead_letter/dead_letter"], 1, lambda d: "dead_letter/dead_letter", lambda d: d["reason"],
         lambda d: (d["file"] or "", d["offset"], d.get("title") or "", d["reason"], json.dumps(d, sort_keys=True)))
 
-    example_stats = (examples | "ExampleStats" >> beam.Map(lambda e: ("examples", e["split"]))
-                     | "CountExamples" >> T.CountStats())
     static = {
         "format_version": FORMAT_VERSION,
         "options": _public_options(options),
@@ -216,8 +214,7 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
     }
     _ = (
         (read[T.STATS], parsed[T.STATS], described[T.STATS], redirects[T.STATS], links[T.STATS], knowledge[T.STATS],
-         binarized[T.STATS], example_stats,
-         binarized["counted"],
+         binarized[T.STATS], binarized["counted"],
          read["errors"] | "TagErrors" >> beam.Map(lambda e: ("errors", e)),
          read["inputs"] | "TagInputs" >> beam.Map(lambda i: ("inputs", i)),
          tokenizer_info | "TagTokenizer" >> beam.Map(lambda t: ("tokenizer", t)))

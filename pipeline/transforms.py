@@ -3,12 +3,13 @@
 Every page ends in exactly one outcome (``article``, ``redirect``, ``disambiguation``,
 ``skipped_namespace``, ``dead_letter_<reason>``, ...): outcomes, link and redirect statistics travel
 as data so the manifest's counts come from the data itself, and each is also a Beam counter for the
-runner's UI. DoFns emit ``(section, key)`` events on their ``STATS`` output; each composite counts
-them where they are made (:class:`CountStats`) and returns ``(section, key, n)`` under ``STATS``.
+runner's UI. DoFns tally them per bundle and emit ``(section, key, n)`` on their ``STATS`` output
+(:class:`_CountingDoFn`); the manifest sums them.
 """
 
 from __future__ import annotations
 
+import collections
 import gzip
 import json
 import typing
@@ -19,6 +20,7 @@ from apache_beam import pvalue
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
 
 from kilm import sequence as seq
 from kilm.indexed import write_indexed
@@ -39,13 +41,22 @@ STATS = "stats"
 DEAD_LETTER = "dead_letter"
 
 
-def _stat(section: str, key: str, n: int = 1) -> pvalue.TaggedOutput:
-    Metrics.counter(f"kilm.{section}", key).inc(n)
-    return pvalue.TaggedOutput(STATS, (section, key))
+class _CountingDoFn(beam.DoFn):
+    """A DoFn that tallies outcomes and statistics (:meth:`stat`) over a bundle and emits the tally
+    once, in ``finish_bundle``, as ``(section, key, n)`` on its ``STATS`` output (and Beam counters):
+    a record per event would cost more to move between stages than the work it counts."""
 
+    def start_bundle(self) -> None:
+        self._stats: collections.Counter = collections.Counter()
 
-def _outcome(key: str) -> pvalue.TaggedOutput:
-    return _stat("outcomes", key)
+    def stat(self, section: str, key: str) -> None:
+        self._stats[section, key] += 1
+
+    def finish_bundle(self):
+        for (section, key), n in sorted(self._stats.items()):
+            Metrics.counter(f"kilm.{section}", key).inc(n)
+            yield pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((section, key, n)))
+        self._stats.clear()
 
 
 def open_raw(path: str):
@@ -59,7 +70,7 @@ def open_raw(path: str):
 
 
 @beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
-class _ReadDumpFn(beam.DoFn):
+class _ReadDumpFn(_CountingDoFn):
     ERRORS = "errors"
     INPUTS = "inputs"
 
@@ -72,7 +83,7 @@ class _ReadDumpFn(beam.DoFn):
                 yield event.value
             elif event.kind == "dead_letter":
                 yield pvalue.TaggedOutput(DEAD_LETTER, event.value)
-                yield _outcome(f"dead_letter_{event.value['reason']}")
+                self.stat("outcomes", f"dead_letter_{event.value['reason']}")
             elif event.kind == "error":
                 yield pvalue.TaggedOutput(self.ERRORS, event.value)
             elif event.kind == "input":
@@ -98,12 +109,12 @@ class ReadPages(beam.PTransform):
             "errors": read[_ReadDumpFn.ERRORS],
             "inputs": read[_ReadDumpFn.INPUTS],
             DEAD_LETTER: read[DEAD_LETTER],
-            STATS: read[STATS] | "CountStats" >> CountStats(),
+            STATS: read[STATS],
         }
 
 
 @beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
-class _ClassifyFn(beam.DoFn):
+class _ClassifyFn(_CountingDoFn):
     DISAMBIGUATION_TEMPLATES = "disambiguation_templates"
 
     def __init__(self, rules: PageRules) -> None:
@@ -115,16 +126,16 @@ class _ClassifyFn(beam.DoFn):
             yield record["title"], (kind, record)
         elif kind == "disambiguation_template":
             yield pvalue.TaggedOutput(self.DISAMBIGUATION_TEMPLATES, record["name"].casefold())
-            yield _outcome("skipped_namespace")
+            self.stat("outcomes", "skipped_namespace")
         elif kind == "dead_letter":
             yield pvalue.TaggedOutput(DEAD_LETTER, record)
-            yield _outcome(f"dead_letter_{record['reason']}")
+            self.stat("outcomes", f"dead_letter_{record['reason']}")
         else:
-            yield _outcome(kind)
+            self.stat("outcomes", kind)
 
 
 @beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
-class _DecideTitleFn(beam.DoFn):
+class _DecideTitleFn(_CountingDoFn):
     """All pages sharing a title → keep one (lowest page id); decide article vs disambiguation."""
 
     ARTICLES, REDIRECTS, DISAMBIGUATIONS = "articles", "redirects", "disambiguations"
@@ -139,23 +150,23 @@ class _DecideTitleFn(beam.DoFn):
             yield pvalue.TaggedOutput(DEAD_LETTER, dead_letter(
                 "duplicate_title", duplicate["file"], duplicate.get("offset", -1), title,
                 page_id=duplicate["page_id"], kept_page_id=items[0][1]["page_id"]))
-            yield _outcome("dead_letter_duplicate_title")
+            self.stat("outcomes", "dead_letter_duplicate_title")
         kind, record = items[0]
         if kind == "redirect":
-            yield _outcome("redirect")
+            self.stat("outcomes", "redirect")
             if record["target"] is None:
-                yield _stat("redirects", "to_other_namespace")
+                self.stat("redirects", "to_other_namespace")
             else:
                 yield pvalue.TaggedOutput(self.REDIRECTS, (title, record["target"]))
             return
         templates = self.configured_templates | frozenset(dump_templates)
         if is_disambiguation(record, templates):
-            yield _outcome("disambiguation")
+            self.stat("outcomes", "disambiguation")
             yield pvalue.TaggedOutput(self.DISAMBIGUATIONS, record)
             return
-        yield _outcome("article")
+        self.stat("outcomes", "article")
         if record["unbalanced_markup"]:
-            yield _stat("markup", "pages_with_unbalanced_markup")
+            self.stat("markup", "pages_with_unbalanced_markup")
         yield record
 
 
@@ -185,17 +196,17 @@ class ParsePages(beam.PTransform):
             "redirects": decided[_DecideTitleFn.REDIRECTS],
             "disambiguations": decided[_DecideTitleFn.DISAMBIGUATIONS],
             DEAD_LETTER: (classified[DEAD_LETTER], decided[DEAD_LETTER]) | "FlattenDeadLetters" >> beam.Flatten(),
-            STATS: (classified[STATS], decided[STATS]) | "CountStats" >> CountStats(),
+            STATS: (classified[STATS], decided[STATS]) | "FlattenStats" >> beam.Flatten(),
         }
 
 
-class _ChooseDescriptionFn(beam.DoFn):
+class _ChooseDescriptionFn(_CountingDoFn):
     def __init__(self, sources: tuple[str, ...]) -> None:
         self.sources = sources
 
     def process(self, article: dict):
         description, source = choose_description(article["descriptions"], self.sources)
-        yield _stat("descriptions", source or "none")
+        self.stat("descriptions", source or "none")
         yield {**article, "description": description, "description_source": source}
 
 
@@ -252,7 +263,7 @@ class ChooseDescriptions(beam.PTransform):
             )
         chosen = articles | "Choose" >> beam.ParDo(_ChooseDescriptionFn(self.sources)).with_outputs(
             STATS, main="articles")
-        return {"articles": chosen.articles, STATS: chosen[STATS] | "CountStats" >> CountStats()}
+        return {"articles": chosen.articles, STATS: chosen[STATS]}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -261,7 +272,7 @@ class ChooseDescriptions(beam.PTransform):
 
 
 @beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
-class _FollowRedirectFn(beam.DoFn):
+class _FollowRedirectFn(_CountingDoFn):
     """One hop: pending aliases whose current target is this key."""
 
     PENDING = "pending"
@@ -280,24 +291,24 @@ class _FollowRedirectFn(beam.DoFn):
             if pages:
                 kind, description = pages[0]
                 if kind == "entity":
-                    yield _stat("redirects", "resolved" if len(path) == 1 else "resolved_chain")
+                    self.stat("redirects", "resolved" if len(path) == 1 else "resolved_chain")
                     yield alias, (key, description)
                 else:
-                    yield _stat("redirects", "to_disambiguation")
+                    self.stat("redirects", "to_disambiguation")
             elif onward:
                 following = onward[0]
                 if following in path or following == key:
-                    yield _stat("redirects", "loop")
+                    self.stat("redirects", "loop")
                     yield pvalue.TaggedOutput(DEAD_LETTER, dead_letter("redirect_loop", "", -1, alias,
                                                                        chain=[*path, key, following]))
                 elif self.last_hop:
-                    yield _stat("redirects", "chain_too_long")
+                    self.stat("redirects", "chain_too_long")
                     yield pvalue.TaggedOutput(DEAD_LETTER, dead_letter("redirect_chain_too_long", "", -1, alias,
                                                                        chain=[*path, key, following]))
                 else:
                     yield pvalue.TaggedOutput(self.PENDING, (following, (alias, [*path, key])))
             else:
-                yield _stat("redirects", "to_missing_page")
+                self.stat("redirects", "to_missing_page")
 
 
 class ResolveRedirects(beam.PTransform):
@@ -325,12 +336,12 @@ class ResolveRedirects(beam.PTransform):
         return {
             "aliases": resolved | "FlattenResolved" >> beam.Flatten(),
             DEAD_LETTER: dead | "FlattenRedirectDeadLetters" >> beam.Flatten(),
-            STATS: tuple(stats) | "CountStats" >> CountStats(),
+            STATS: stats | "FlattenRedirectStats" >> beam.Flatten(),
         }
 
 
 @beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
-class _ResolveLinkFn(beam.DoFn):
+class _ResolveLinkFn(_CountingDoFn):
     DISAMBIGUATION_ALIASES = "disambiguation_aliases"
 
     def process(self, element):
@@ -348,15 +359,15 @@ class _ResolveLinkFn(beam.DoFn):
         is_disambiguation = bool(list(groups["disambiguation"]))
         for page_title, paragraph, index in refs:
             if entity is not None:
-                yield _stat("links", "resolved")
+                self.stat("links", "resolved")
                 yield page_title, (paragraph, index, entity[0], entity[1])
             elif via is not None:
-                yield _stat("links", "via_redirect")
+                self.stat("links", "via_redirect")
                 yield page_title, (paragraph, index, via[0], via[1])
             elif is_disambiguation:
-                yield _stat("links", "to_disambiguation")
+                self.stat("links", "to_disambiguation")
             else:
-                yield _stat("links", "missing_target")
+                self.stat("links", "missing_target")
 
 
 def _link_refs(article: dict):
@@ -392,7 +403,7 @@ class ResolveLinks(beam.PTransform):
                 _ResolveLinkFn.DISAMBIGUATION_ALIASES, STATS, main="links")
         )
         return {"links": joined.links, "disambiguation_aliases": joined[_ResolveLinkFn.DISAMBIGUATION_ALIASES],
-                STATS: joined[STATS] | "CountStats" >> CountStats()}
+                STATS: joined[STATS]}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -401,7 +412,7 @@ class ResolveLinks(beam.PTransform):
 
 
 @beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
-class _AssembleExamplesFn(beam.DoFn):
+class _AssembleExamplesFn(_CountingDoFn):
     """A page and its resolved links → one example record per paragraph."""
 
     ANCHORS = "anchors"
@@ -440,7 +451,8 @@ class _AssembleExamplesFn(beam.DoFn):
                 "split": split,
                 "knowledge": knowledge,
             }
-        yield _stat("pages_by_split", split)
+            self.stat("examples", split)
+        self.stat("pages_by_split", split)
 
 
 def public_example(example: dict) -> dict:
@@ -523,7 +535,7 @@ class BuildKnowledge(beam.PTransform):
             | "AliasRecord" >> beam.ParDo(_AliasRecordFn())
         )
         return {"examples": assembled.examples, "entities": entities, "aliases": aliases,
-                STATS: assembled[STATS] | "CountStats" >> CountStats()}
+                STATS: assembled[STATS]}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -532,7 +544,7 @@ class BuildKnowledge(beam.PTransform):
 
 
 @beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
-class _RowsFn(beam.DoFn):
+class _RowsFn(_CountingDoFn):
     """An example → knowledge-infilled rows (one mention each) or a plain row; plain-text rows too."""
 
     PLAIN = "plain"
@@ -565,7 +577,7 @@ class _RowsFn(beam.DoFn):
         unseen = [split == "train" and self.splits.entity_split(m["entity"]) == "unseen" for m in mentions]
         usable = [bool(knowledge) and not hidden for knowledge, hidden in zip(example["knowledge"], unseen)]
         if any(unseen):
-            yield _stat("mentions", "unseen_entity_kept_plain_in_train", sum(unseen))
+            self.stat("mentions", "unseen_entity_kept_plain_in_train")
         chosen = choose_mentions(example["id"], mentions, usable, self.max_infills)
         rows = 0
         for index in chosen:
@@ -573,7 +585,7 @@ class _RowsFn(beam.DoFn):
             fitted = fit_window(text, mention["start"], mention["end"], mention["entity"],
                                 example["knowledge"][index], tokenizer, self.max_tokens)
             if fitted is None:
-                yield _stat("mentions", "span_too_long")
+                self.stat("mentions", "span_too_long")
                 continue
             encoded, ws, we = fitted
             key = f"{example['id']}#{index}"
@@ -711,7 +723,7 @@ class Binarize(beam.PTransform):
              plain_counts | "PlainStats" >> beam.Map(lambda kv: ("plain_sequences", kv[0], kv[1])))
             | "FlattenSequenceStats" >> beam.Flatten()
         )
-        return {"counted": stats, STATS: rows[STATS] | "CountStats" >> CountStats()}
+        return {"counted": stats, STATS: rows[STATS]}
 
 
 def train_tokenizer(texts: list[str], kind: str, vocab_size: int) -> str:
@@ -799,22 +811,4 @@ class WriteJsonl(beam.PTransform):
                 lambda r: (self._file(self.prefix_of(r), stable_bucket(self.shard_key(r), self.num_files)),
                            self.project(r)))
             | "WriteFiles" >> _WriteGroups(_WriteJsonlFn(self.output, self.sort_key), every_file)
-        )
-
-
-class CountStats(beam.PTransform):
-    """``(section, key)`` events of one or several PCollections → ``(section, key, n)``.
-
-    Each input is counted before the Flatten: the runner lifts the count into the stage that made the
-    events, so only a few partial counts per bundle cross stages (a Flatten first would materialise
-    every event). Counts of the same key from several inputs are summed by the manifest.
-    """
-
-    def expand(self, stats):
-        inputs = (stats,) if isinstance(stats, beam.PCollection) else tuple(stats)
-        counts = [events | f"Count{i}" >> beam.combiners.Count.PerElement() for i, events in enumerate(inputs)]
-        return (
-            counts
-            | "FlattenCounts" >> beam.Flatten(pipeline=inputs[0].pipeline)
-            | "AsTriples" >> beam.MapTuple(lambda section_key, n: (*section_key, n))
         )
