@@ -83,7 +83,7 @@ class KilmTokenizer:
         file = Path(path) / TOKENIZER_FILE
         if not file.is_file():
             raise TokenizerError(f"--hf-tokenizer {path}: no {TOKENIZER_FILE} (save it with a fast tokenizer)")
-        tokenizer = Tokenizer.from_file(str(file))
+        tokenizer = _without_dummy_prefix(Tokenizer.from_file(str(file)))
         vocab = tokenizer.get_vocab(with_added_tokens=True)
         base = [tok for tok, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
         if any(tok in base for tok in seq.SPECIAL_TOKENS):
@@ -182,6 +182,27 @@ class KilmTokenizer:
 
     def __len__(self) -> int:
         return len(self.symbols)
+
+
+def _without_dummy_prefix(tokenizer: Tokenizer) -> Tokenizer:
+    """SentencePiece-style tokenizers (Hugging Face mBART, T5) put ``▁`` before every encoded text; KILM
+    encodes the pieces of a row separately, so that prefix would add a space at each boundary. Their
+    ``Metaspace`` steps are set to prepend nothing (as ``kilm.spm`` does), which keeps encoding lossless."""
+    config = json.loads(tokenizer.to_str())
+
+    def fix(node):
+        if isinstance(node, dict):
+            if node.get("type") == "Metaspace":
+                node["prepend_scheme"] = "never"
+                node.pop("add_prefix_space", None)
+            for value in node.values():
+                fix(value)
+        elif isinstance(node, list):
+            for value in node:
+                fix(value)
+
+    fix([config.get("pre_tokenizer"), config.get("decoder")])
+    return Tokenizer.from_str(json.dumps(config))
 
 
 def _byte_level(tokenizer: Tokenizer) -> Tokenizer:

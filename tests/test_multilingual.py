@@ -127,3 +127,32 @@ def test_the_dumps_language_token_is_chosen_or_named() -> None:
     assert dump_language_token(hf_mbart, "uk", ["<s>", "uk_UA", "<mask>"]) == "uk_UA"
     with pytest.raises(OptionError, match=r"--dump-language-token uk_UA: not in the tokenizer's dictionary"):
         dump_language_token(hf_mbart, "uk", ["<s>", "<mask>"])
+
+
+def test_hugging_face_mbart_tokenizer_matches_the_fairseq_layout(tmp_path):
+    """A Hugging Face mBART ``tokenizer.json`` (``<s> <pad> </s> <unk>``, the pieces, language codes,
+    ``<mask>``; a ``▁`` prepended to every text) gives fairseq mBART's indices, and KILM rows built from
+    it decode to the infilled text exactly (the dummy prefix is turned off)."""
+    from tokenizers import AddedToken, decoders, pre_tokenizers
+
+    from kilm.spm import SPM_SPECIALS, _bpe_from_pieces, _pieces
+
+    model = train_spm_model(sorted(TEXTS * 30), 600, tmp_path / "sentence.bpe")
+    pieces = [p for p in _pieces(str(model)) if p[0] not in SPM_SPECIALS]
+    seq.write_dict(tmp_path / "dict.txt", [p for p, _ in pieces])
+    codes = ["en_XX", "uk_UA"]
+    names = ["<s>", "<pad>", "</s>", "<unk>"]
+    hf = _bpe_from_pieces([(n, 0.0) for n in names] + pieces + [(c, 0.0) for c in [*codes, seq.MASK]])
+    hf.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    hf.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    hf.add_special_tokens([AddedToken(t, special=True) for t in [*names, *codes, seq.MASK]])
+    (tmp_path / "hf").mkdir()
+    hf.save(str(tmp_path / "hf" / "tokenizer.json"))
+
+    tokenizer = KilmTokenizer.from_hf_dir(tmp_path / "hf")
+    fairseq = from_spm_model(model, tmp_path / "dict.txt", [f"[{c}]" for c in codes])
+    assert [s.strip("[]") for s in fairseq.symbols] == tokenizer.symbols
+    for text in TEXTS:
+        assert tokenizer.encode(text) == fairseq.encode(text)
+    window = seq.Window(TEXTS[0], 0, 4, "Київ", "столиця України")
+    assert tokenizer.decode(tokenizer.encode_window(window).target) == seq.infilled_text(window)
