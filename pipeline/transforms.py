@@ -49,8 +49,8 @@ class _CountingDoFn(beam.DoFn):
     def start_bundle(self) -> None:
         self._stats: collections.Counter = collections.Counter()
 
-    def stat(self, section: str, key: str) -> None:
-        self._stats[section, key] += 1
+    def stat(self, section: str, key: str, n: int = 1) -> None:
+        self._stats[section, key] += n
 
     def finish_bundle(self):
         for (section, key), n in sorted(self._stats.items()):
@@ -577,7 +577,7 @@ class _RowsFn(_CountingDoFn):
         unseen = [split == "train" and self.splits.entity_split(m["entity"]) == "unseen" for m in mentions]
         usable = [bool(knowledge) and not hidden for knowledge, hidden in zip(example["knowledge"], unseen)]
         if any(unseen):
-            self.stat("mentions", "unseen_entity_kept_plain_in_train")
+            self.stat("mentions", "unseen_entity_kept_plain_in_train", sum(unseen))
         chosen = choose_mentions(example["id"], mentions, usable, self.max_infills)
         rows = 0
         for index in chosen:

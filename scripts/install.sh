@@ -25,6 +25,8 @@ echo "[install] 3/4 fairseq-fixed (builds its C extensions, ~5 min the first tim
 "$PIP" install -q --no-build-isolation --no-deps fairseq-fixed==0.12.3.1
 echo "[install] 4/4 requirements.txt"
 "$PIP" install -q -r requirements.txt
+echo "[install] (pip's note that fairseq-fixed requires torchaudio is expected: it is left out on purpose;"
+echo "[install]  its CUDA build breaks 'import transformers', and fairseq uses it only for speech tasks)"
 "$VENV/bin/python" -c "import fairseq, apache_beam, transformers, mwparserfromhell, mwxml" \
   || { echo "[install] import check failed" >&2; exit 1; }
 touch "$stamp"
