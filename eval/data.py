@@ -65,14 +65,6 @@ def check_data_dir(out: Path) -> None:
         raise DataError(f"--data {out}: not a kilm pipeline output (missing {', '.join(missing)})")
 
 
-def language_token(out: Path) -> str | None:
-    """The dump's language token the pipeline recorded for mBART dictionaries (``manifest.json``)."""
-    manifest = out / "manifest.json"
-    if not manifest.is_file():
-        return None
-    return json.loads(manifest.read_text(encoding="utf-8")).get("tokenizer", {}).get("language_token")
-
-
 def read_jsonl_gz(paths: list[Path]) -> Iterator[dict]:
     for path in paths:
         with gzip.open(path, "rt", encoding="utf-8") as f:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from eval.search import AllowedFn, BeamSettings, Hypothesis, beam_search
 from kilm import sequence as seq
 from kilm.checkpoint import VocabRowsError, load_checkpoint, model_args, resize_vocab_rows
 from kilm.tokenizer import KilmTokenizer
+
+logger = logging.getLogger(__name__)
 
 #: Written by ``eval.export_hf`` next to the weights: what the export came from.
 EXPORT_INFO = "kilm_export.json"
@@ -150,7 +153,8 @@ class KilmModel:
         s = self.tokenizer.special
         return BeamSettings(beam=beam, max_new_tokens=max_new_tokens, length_penalty=1.0, no_repeat_ngram_size=0,
                             stop_ids=(s.desc_end, seq.EOS),
-                            banned_ids=(seq.BOS, seq.PAD, s.mask, s.ent, s.ent_end, s.desc))
+                            banned_ids=(seq.BOS, seq.PAD, s.mask, s.ent, s.ent_end, s.desc,
+                                        *self._language))
 
     @torch.inference_mode()
     def generate(self, sources: Sequence[Sequence[int]], prefixes: Sequence[Sequence[int]], settings: BeamSettings,
@@ -222,8 +226,8 @@ def load_model(path: str | Path, tokenizer: KilmTokenizer, device: str = "cpu",
                language_token: str | None = None) -> KilmModel:
     """A fairseq checkpoint (``.pt`` file) or a Hugging Face directory (``config.json``).
 
-    ``language_token`` (mBART; the pipeline records the dump's in ``manifest.json``) defaults to the one
-    a ``kilm`` checkpoint was trained with; the two must agree.
+    ``language_token`` (mBART; the pipeline records the dump's in ``manifest.json``) names the language
+    of the text; without it, the one a ``kilm`` checkpoint was trained with is used.
     """
     path = Path(path)
     if path.is_file():
@@ -235,7 +239,8 @@ def load_model(path: str | Path, tokenizer: KilmTokenizer, device: str = "cpu",
     else:
         raise ModelError(f"{path}: neither a fairseq checkpoint file nor a Hugging Face directory with config.json")
     if language_token and trained_language and language_token != trained_language:
-        raise ModelError(f"{path}: trained with language token {trained_language}, the data's is {language_token}")
+        logger.warning("%s: trained with language token %s, evaluated on %s text", path, trained_language,
+                       language_token)
     language = language_token or trained_language
     language_id = None
     if language:
@@ -248,13 +253,16 @@ def load_model(path: str | Path, tokenizer: KilmTokenizer, device: str = "cpu",
 
 
 def fairseq_model_args(checkpoint: dict[str, Any]) -> argparse.Namespace:
-    """``cfg.model`` (fairseq ≥ 0.10) or ``args`` (older), with BART's defaults for anything missing."""
+    """``cfg.model`` (fairseq ≥ 0.10) or ``args`` (older), with its architecture's defaults for anything missing."""
+    from fairseq.models import ARCH_CONFIG_REGISTRY
     from fairseq.models.bart.model import bart_large_architecture
+
+    import trainer.models  # noqa: F401  (registers bart_tiny/bart_small)
 
     args = model_args(checkpoint)
     if args is None:
         raise ModelError("checkpoint has neither cfg.model nor args: not a fairseq checkpoint")
-    bart_large_architecture(args)
+    ARCH_CONFIG_REGISTRY.get(getattr(args, "arch", None), bart_large_architecture)(args)
     args.task = getattr(args, "task", None) or checkpoint_task(checkpoint)  # BART's upgrade step reads it
     return args
 
@@ -325,9 +333,12 @@ def _load_fairseq(path: Path, tokenizer: KilmTokenizer) -> tuple[FairseqBackend,
 
 
 def _load_hf(path: Path, tokenizer: KilmTokenizer) -> tuple[HFBackend, str]:
-    from transformers import BartForConditionalGeneration
+    from kilm.hf_convert import ConversionError, load_hf_bart
 
-    model = BartForConditionalGeneration.from_pretrained(str(path), local_files_only=True)
+    try:
+        model = load_hf_bart(path)
+    except ConversionError as error:
+        raise ModelError(str(error)) from None
     added = len(tokenizer) - model.config.vocab_size
     if added < 0:
         raise ModelError(f"{path}: {model.config.vocab_size} embedding rows but the dictionary has "

@@ -22,7 +22,6 @@ from eval.data import (
     DataError,
     check_data_dir,
     ed_items,
-    language_token,
     load_alias,
     load_entities,
     plain_rows,
@@ -33,6 +32,7 @@ from eval.models import ModelError, load_model
 from eval.probe import probe_metrics, run_probe
 from eval.retention import NoiseSettings, retention_metrics, run_retention
 from kilm.hf_convert import ConversionError
+from kilm.manifest import ManifestError, language_token
 from kilm.tokenizer import KilmTokenizer, TokenizerError
 
 TASKS = ("probe", "ed", "retention")
@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         check_data_dir(args.data)
         args.out.mkdir(parents=True, exist_ok=True)
         models = evaluate(args, specs, tasks)
-    except (UsageError, DataError, ModelError, ConversionError, TokenizerError, FileNotFoundError) as e:
+    except (UsageError, DataError, ModelError, ConversionError, TokenizerError, ManifestError,
+            FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     settings = {"tasks": tasks, "limit": args.limit, "beam": args.beam, "max_new_tokens": args.max_new_tokens,

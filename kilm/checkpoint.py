@@ -62,7 +62,6 @@ def resize_vocab_rows(model: dict[str, torch.Tensor], rows: int, expected_rows: 
     return old_rows
 
 
-
 def model_args(checkpoint: dict[str, Any]) -> argparse.Namespace | None:
     """The model's options as saved: ``cfg.model`` (fairseq >= 0.10) or ``args`` (older releases)."""
     cfg = checkpoint.get("cfg") or {}
@@ -78,15 +77,22 @@ def allow_fairseq_checkpoints() -> None:
     torch.serialization.add_safe_globals(_SAFE_GLOBALS)
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
+def load_checkpoint(path: str | Path, *, mmap: bool = False) -> dict[str, Any]:
     """A fairseq checkpoint loaded on the CPU with ``weights_only=True``; a clear error if missing or
     if it holds a class that is not allow-listed (named, so it can be reviewed and added here).
+    ``mmap`` maps the tensors instead of reading them (to read a large checkpoint's options); files in
+    torch's legacy format (old ``bart.base`` downloads) cannot be mapped and are read whole.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     allow_fairseq_checkpoints()
     try:
+        if mmap:
+            try:
+                return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except RuntimeError:  # legacy (non-zip) format
+                pass
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)

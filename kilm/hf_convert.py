@@ -11,6 +11,7 @@ refused with a message rather than converted wrongly.
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -155,6 +156,19 @@ def fairseq_to_hf(state_dict: Mapping[str, torch.Tensor], args: argparse.Namespa
     return model.eval()
 
 
+def load_hf_bart(directory: str | Path):
+    """A ``BartForConditionalGeneration`` from a local directory; other model types (mBART, whose
+    pre-norm layers BART lacks) are refused, since transformers would load them as BART with a warning."""
+    from transformers import BartForConditionalGeneration
+
+    config = Path(directory) / "config.json"
+    model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type") if config.is_file() else None
+    if model_type != "bart":
+        raise ConversionError(f"{directory}: a Hugging Face {model_type or 'unknown'} model; only BART converts "
+                              "(for mBART, start from fairseq's mbart.cc25 model.pt)")
+    return BartForConditionalGeneration.from_pretrained(str(directory), local_files_only=True)
+
+
 def hf_to_fairseq(model_or_dir: Any, arch: str = "bart_base") -> dict[str, Any]:
     """A fairseq checkpoint dict (``torch.save`` it, then ``--restore-file`` it with the reset flags, or
     load it with ``kilm.checkpoint.load_checkpoint``) from a Hugging Face BART model or local directory.
@@ -164,9 +178,7 @@ def hf_to_fairseq(model_or_dir: Any, arch: str = "bart_base") -> dict[str, Any]:
     """
     model = model_or_dir
     if isinstance(model_or_dir, str | Path):
-        from transformers import BartForConditionalGeneration
-
-        model = BartForConditionalGeneration.from_pretrained(str(model_or_dir), local_files_only=True)
+        model = load_hf_bart(model_or_dir)
     dims = BartDims.from_hf(model.config)
     state_dict = {k: v.detach().clone() for k, v in model.state_dict().items()}
     return {

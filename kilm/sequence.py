@@ -152,6 +152,26 @@ def write_dict(path: str | Path, symbols: Iterable[str], counts: dict[str, int] 
             f.write(f"{symbol} {counts.get(symbol, 0)}\n")
 
 
+#: An mBART language code as fairseq (``[uk_UA]``) or Hugging Face (``uk_UA``) spells it.
+_LANGUAGE_CODE = re.compile(r"\[?([a-z]{2,3})_[A-Z]{2}\]?")
+
+
+def language_codes(symbols: Sequence[str]) -> list[str]:
+    """The language tokens of a dictionary: the run of language codes right before ``<mask>``, where
+    mBART's tasks (and Hugging Face's mBART tokenizers) put them; empty for BART dictionaries."""
+    if MASK not in symbols:
+        return []
+    end = start = list(symbols).index(MASK)
+    while start > 0 and _LANGUAGE_CODE.fullmatch(symbols[start - 1]):
+        start -= 1
+    return list(symbols[start:end])
+
+
+def language_code_for(codes: Sequence[str], language: str) -> list[str]:
+    """The codes of ``codes`` for a wiki language (``uk`` → ``[uk_UA]``)."""
+    return [c for c in codes if _LANGUAGE_CODE.fullmatch(c).group(1) == language.casefold()]
+
+
 # --------------------------------------------------------------------------------------------------
 # Ids: one function builds (source, target) for a window; one decodes ids back to the text form.
 # --------------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from kilm import sequence as seq
+
 DESCRIPTION_SOURCES = ("short_description", "wikidata", "lead_sentence")
 TEXT_SCOPES = ("lead", "article")
 TOKENIZER_KINDS = ("bpe", "spm")
@@ -70,7 +72,8 @@ class KilmOptions(PipelineOptions):
         group.add_argument("--tokenizer-sample-fraction", type=_fraction,
                            default=1.0, help="share of paragraphs (stable hash) a trained tokenizer sees")
         group.add_argument("--max-tokens", type=_positive, default=512,
-                           help="tokens per sequence, <s>, </s> and the knowledge span included")
+                           help="tokens per sequence, <s>, </s>, the knowledge span and mBART's language token "
+                                "included")
         group.add_argument("--max-infills-per-paragraph", type=_positive,
                            default=3, help="knowledge-infilled rows made from one paragraph (one mention each)")
         group.add_argument("--plain-fraction", type=_fraction, default=1.0,
@@ -112,6 +115,8 @@ def check_options(options: KilmOptions) -> None:
                           "--train-tokenizer")
     if options.dict and not options.spm_model:
         raise OptionError("--dict goes with --spm-model")
+    if options.language_tokens and not options.spm_model:
+        raise OptionError("--language-tokens goes with --spm-model (other tokenizers bring their own)")
     if options.valid_fraction + options.test_fraction >= 1.0:
         raise OptionError("--valid-fraction + --test-fraction must leave some pages for train")
     sources = [s.strip() for s in options.description_sources.split(",") if s.strip()]
@@ -126,26 +131,27 @@ def check_options(options: KilmOptions) -> None:
 
 
 def language_tokens(options: KilmOptions) -> list[str]:
+    """``--language-tokens`` as a list (mBART's codes, in the order its tasks add them)."""
     return [t.strip() for t in options.language_tokens.split(",") if t.strip()]
 
 
 def dump_language_token(options: KilmOptions, language: str, symbols: Sequence[str] = ()) -> str | None:
-    """The token mBART-style models put after this dump's text: ``--dump-language-token`` (one of the
-    dictionary's ``symbols``: a Hugging Face mBART tokenizer has ``uk_UA``), or the one of
-    ``--language-tokens`` whose code is the wiki's language (``[uk_UA]`` for ``uk``); none without them.
+    """The token mBART-style models put after this dump's text, one of the dictionary's language codes
+    (``seq.language_codes``: fairseq's ``[uk_UA]`` or Hugging Face's ``uk_UA``): ``--dump-language-token``,
+    or the one code of the wiki's language; ``None`` for a dictionary without language codes (BART).
     """
+    codes = seq.language_codes(symbols)
     if options.dump_language_token:
-        if options.dump_language_token not in symbols:
-            raise OptionError(f"--dump-language-token {options.dump_language_token}: not in the tokenizer's "
-                              "dictionary (give --language-tokens with --spm-model)")
+        if options.dump_language_token not in codes:
+            raise OptionError(f"--dump-language-token {options.dump_language_token}: not one of the tokenizer's "
+                              f"language tokens ({', '.join(codes) or 'it has none'})")
         return options.dump_language_token
-    tokens = language_tokens(options)
-    if not tokens:
+    if not codes:
         return None
-    matches = [t for t in tokens if t.strip("[]").split("_")[0].casefold() == language.casefold()]
+    matches = seq.language_code_for(codes, language)
     if len(matches) != 1:
         found = "none" if not matches else ", ".join(matches)
-        raise OptionError(f"--language-tokens: {found} for the dump's language {language!r}; "
+        raise OptionError(f"the tokenizer's language tokens have {found} for the dump's language {language!r}; "
                           "name the dump's token with --dump-language-token")
     return matches[0]
 

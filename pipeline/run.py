@@ -177,9 +177,11 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         )
     tokenizer_info = tokenizer_json | "SaveTokenizer" >> T.SaveTokenizer(output, options.num_shards)
 
+    # mBART: the trainer appends the dump's language token to every row; --max-tokens counts it.
+    language = dump_language_token(options, site.language, tokenizer.symbols if tokenizer else ())
     binarized = {"examples": examples, "tokenizer": tokenizer_json} | "Binarize" >> T.Binarize(
-        output, splits, options.max_infills_per_paragraph, options.max_tokens, options.plain_fraction,
-        options.num_shards)
+        output, splits, options.max_infills_per_paragraph, options.max_tokens - (language is not None),
+        options.plain_fraction, options.num_shards)
 
     num_files = options.num_shards
     _ = examples | "WriteExamples" >> T.WriteJsonl(
@@ -203,8 +205,7 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         "options": _public_options(options),
         "site": {"dbname": site.dbname, "language": site.language, "case": site.case},
         "tokenizer": {"source": _tokenizer_source(options),
-                      "language_token": dump_language_token(options, site.language,
-                                                            tokenizer.symbols if tokenizer else ())},
+                      "language_token": language},
         "versions": _versions(),
         "split": {"valid_fraction": splits.valid_fraction, "test_fraction": splits.test_fraction,
                   "unseen_entity_fraction": splits.unseen_entity_fraction,

@@ -111,22 +111,27 @@ def test_pipeline_with_a_bart_directory(tmp_path):
 
 
 def test_the_dumps_language_token_is_chosen_or_named() -> None:
-    """mBART runs record the dump's language token; an unknown or ambiguous choice stops with a message."""
-    from pipeline.options import KilmOptions, OptionError, dump_language_token
+    """mBART runs record the dump's language token, one of the dictionary's codes (fairseq's ``[uk_UA]``,
+    Hugging Face's ``uk_UA``); an unknown or ambiguous choice stops with a message naming the option."""
+    from pipeline.options import KilmOptions, OptionError, check_options, dump_language_token
 
     def options(*argv: str) -> KilmOptions:
         return KilmOptions(["--input", "x.xml", "--output", "out", *argv])
 
-    mbart = options("--language-tokens", "[en_XX],[uk_UA],[vi_VN]")
-    assert dump_language_token(mbart, "uk") == "[uk_UA]"
-    assert dump_language_token(mbart, "vi") == "[vi_VN]"
-    with pytest.raises(OptionError, match=r"none for the dump's language 'hy'.*--dump-language-token"):
-        dump_language_token(mbart, "hy")
-    assert dump_language_token(options(), "uk") is None  # BART: no language token
-    hf_mbart = options("--dump-language-token", "uk_UA")  # Hugging Face mBART spells codes without brackets
-    assert dump_language_token(hf_mbart, "uk", ["<s>", "uk_UA", "<mask>"]) == "uk_UA"
-    with pytest.raises(OptionError, match=r"--dump-language-token uk_UA: not in the tokenizer's dictionary"):
-        dump_language_token(hf_mbart, "uk", ["<s>", "<mask>"])
+    fairseq = ["<s>", "<pad>", "</s>", "<unk>", "a", "[en_XX]", "[uk_UA]", "[vi_VN]", seq.MASK, *seq.SPECIAL_TOKENS]
+    assert dump_language_token(options(), "uk", fairseq) == "[uk_UA]"
+    assert dump_language_token(options(), "vi", fairseq) == "[vi_VN]"
+    with pytest.raises(OptionError, match=r"have none for the dump's language 'hy'.*--dump-language-token"):
+        dump_language_token(options(), "hy", fairseq)
+    assert dump_language_token(options("--dump-language-token", "[en_XX]"), "hy", fairseq) == "[en_XX]"
+    hugging_face = ["<s>", "a", "en_XX", "uk_UA", seq.MASK]
+    assert dump_language_token(options(), "uk", hugging_face) == "uk_UA"
+    bart = ["<s>", "a", seq.MASK, *seq.SPECIAL_TOKENS]
+    assert dump_language_token(options(), "uk", bart) is None  # BART: no language token
+    with pytest.raises(OptionError, match=r"--dump-language-token uk_UA: not one of the tokenizer's language tokens"):
+        dump_language_token(options("--dump-language-token", "uk_UA"), "uk", bart)
+    with pytest.raises(OptionError, match=r"--language-tokens goes with --spm-model"):
+        check_options(options("--train-tokenizer", "--language-tokens", "[uk_UA]"))
 
 
 def test_hugging_face_mbart_tokenizer_matches_the_fairseq_layout(tmp_path):

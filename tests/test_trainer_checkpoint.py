@@ -59,3 +59,17 @@ def test_init_from_a_hugging_face_bart_directory(tmp_path: Path) -> None:
     rows = load_checkpoint(tmp_path / "init.pt")["model"]["encoder.embed_tokens.weight"]
     assert rows.shape[0] == old_rows + 5
     assert torch.equal(rows[:old_rows], before)
+
+
+def test_a_hugging_face_mbart_is_refused_not_loaded_as_bart(tmp_path: Path) -> None:
+    """transformers would load an mBART directory as BART (dropping its final layer norms) with a
+    warning; the conversion refuses it, naming the model type."""
+    from transformers import MBartConfig, MBartForConditionalGeneration
+
+    from kilm.hf_convert import ConversionError, hf_to_fairseq
+
+    config = MBartConfig(vocab_size=64, d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                         decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=64)
+    MBartForConditionalGeneration(config).save_pretrained(tmp_path / "mbart")
+    with pytest.raises(ConversionError, match=r"a Hugging Face mbart model; only BART converts"):
+        hf_to_fairseq(tmp_path / "mbart")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from kilm import sequence as seq
 from tests.trainer_fixtures import build_corpus
 from trainer.launch import TRAINER_DIR, make_plan, parse_args
 
@@ -98,14 +99,48 @@ def test_mbart_init_brings_its_shape_and_the_manifest_its_language_token(data: P
                        encoder_normalize_before=True, decoder_normalize_before=True, no_scale_embedding=False)
     corpus = tmp_path / "out"
     shutil.copytree(data, corpus / "bin")
+    dictionary = corpus / "bin" / "shard0" / "dict.txt"
+    symbols = seq.read_dict_symbols(dictionary)
+    at = symbols.index(seq.MASK)
+    seq.write_dict(dictionary, [*symbols[:at], "[en_XX]", "[uk_UA]", *symbols[at:]])
     (corpus / "manifest.json").write_text(json.dumps({"tokenizer": {"language_token": "[uk_UA]"}}))
     plan = command(corpus / "bin", "--preset", "bart-large", "--gpus", "8", "--init", str(start))
     assert "--poisson-lambda 3.0 --lang-token '[uk_UA]' --arch mbart_large --encoder-embed-dim 1024 " in plan
     assert "--encoder-layers 12 --encoder-normalize-before --decoder-normalize-before --optimizer" in plan
     assert "--no-scale-embedding" not in plan
+
+    (corpus / "manifest.json").unlink()  # the data copied without its manifest: the token must be named
+    with pytest.raises(ValueError, match=r"has mBART language tokens \(\[en_XX\], \[uk_UA\]\) but no manifest"):
+        command(corpus / "bin", "--preset", "bart-large", "--gpus", "1", "--init", str(start))
+    assert "--lang-token '[uk_UA]'" in command(corpus / "bin", "--preset", "bart-large", "--gpus", "1",
+                                               "--init", str(start), "--", "--lang-token", "[uk_UA]")
+    (data.parent / "manifest.json").write_text(json.dumps({"tokenizer": {"language_token": "[uk_UA]"}}))
+    try:  # a BART dictionary with an mBART token recorded: refused, named
+        with pytest.raises(ValueError, match=r"language token \[uk_UA\] \(manifest.json\) is not one of"):
+            command(data, "--preset", "bart-base", "--gpus", "1")
+    finally:
+        (data.parent / "manifest.json").unlink()
+
     plain = save_start(tmp_path / "plain.pt", arch="bart_base", layernorm_embedding=False)
-    with pytest.raises(ValueError, match=r"plain.pt: layernorm_embedding off"):
+    with pytest.raises(ValueError, match=r"plain.pt: layernorm_embedding=False cannot be built with --arch bart_base"):
         command(data, "--preset", "bart-base", "--gpus", "1", "--init", str(plain))
+    scaled = save_start(tmp_path / "scaled.pt", arch="bart_base", no_scale_embedding=False)
+    with pytest.raises(ValueError, match=r"no_scale_embedding=False cannot be built with --arch bart_base"):
+        command(data, "--preset", "bart-base", "--gpus", "1", "--init", str(scaled))
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match=r"--init .*garbage.pt: cannot be read as a BART checkpoint"):
+        command(data, "--preset", "bart-base", "--gpus", "1", "--init", str(garbage))
+
+
+def test_a_resumed_run_keeps_its_own_model_shape(data: Path, tmp_path: Path) -> None:
+    save = tmp_path / "run"
+    save.mkdir()
+    save_start(save / "checkpoint_last.pt", arch="mbart_large", encoder_embed_dim=64, encoder_normalize_before=True)
+    opts, extra = parse_args(["--data", str(data), "--save-dir", str(save), "--preset", "bart-large", "--gpus", "1"])
+    plan = make_plan(opts, extra, {}).describe()
+    assert plan.startswith(f"# resumes from {save}/checkpoint_last.pt")
+    assert "--arch mbart_large --encoder-embed-dim 64 --encoder-normalize-before --optimizer" in plan
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match=r"--init .*garbage.pt: cannot be read as a BART checkpoint"):

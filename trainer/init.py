@@ -54,7 +54,9 @@ def prepare_init(start: Path, dictionary: Path, output: Path, *, seed: int = 0) 
     try:
         old_rows = resize_vocab_rows(state["model"], len(symbols), special.ent, seed=seed)
     except VocabRowsError as error:
-        raise InitError(f"--init {start}: {error}") from None
+        hint = "" if seq.language_codes(symbols) else (
+            "; for an mBART, run the pipeline with --spm-model, --dict and --language-tokens (its codes, in order)")
+        raise InitError(f"--init {start}: {error}{hint}") from None
     init = {
         "args": state.get("args"),
         "cfg": state.get("cfg"),

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import os
 import re
@@ -38,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from kilm import manifest
 
 TRAINER_DIR = Path(__file__).resolve().parent
 MODES = ("kilm", "base", "control")
@@ -84,15 +85,14 @@ PRESETS = {
 }
 
 
-#: Model options whose value an --init checkpoint fixes (its weights fit only that shape).
+#: Model options a checkpoint's weights fix: passed from the checkpoint, as values or as switches
+#: (passed when on); fairseq's architecture function fills the rest, which must then agree.
 SHAPE_VALUES = ("encoder_embed_dim", "encoder_ffn_embed_dim", "encoder_layers", "encoder_attention_heads",
                 "decoder_embed_dim", "decoder_ffn_embed_dim", "decoder_layers", "decoder_attention_heads",
                 "max_source_positions", "max_target_positions", "activation_fn")
-#: Structural switches: off by default in every bart/mbart architecture (``--no-scale-embedding``: on
-#: for bart_*, off for mbart_*; passed when on), or on in all of them (an init with one off is refused).
-SHAPE_SWITCHES_OFF = ("encoder_normalize_before", "decoder_normalize_before", "no_scale_embedding")
-SHAPE_SWITCHES_ON = ("layernorm_embedding", "encoder_learned_pos", "decoder_learned_pos", "share_all_embeddings",
-                     "share_decoder_input_output_embed")
+SHAPE_SWITCHES = ("encoder_normalize_before", "decoder_normalize_before", "no_scale_embedding", "layernorm_embedding",
+                  "encoder_learned_pos", "decoder_learned_pos", "share_all_embeddings",
+                  "share_decoder_input_output_embed")
 
 
 class LaunchError(ValueError):
@@ -186,14 +186,23 @@ def kilm_shards(data: Path) -> list[Path]:
     return shards
 
 
-def check_kilm_dictionary(dictionary: Path) -> None:
-    """The KILM tokens must already be in the pipeline's ``dict.txt``: the trainer adds nothing."""
+def check_kilm_dictionary(dictionary: Path, language: str | None, extra: Sequence[str]) -> None:
+    """The KILM tokens must already be in the pipeline's ``dict.txt`` (the trainer adds nothing), and an
+    mBART dictionary's run needs the dump's language token, one of the dictionary's codes."""
     from kilm import sequence as seq
 
+    symbols = [*seq.FAIRSEQ_SPECIALS, *seq.read_dict_symbols(dictionary)]
     try:
-        seq.SpecialIds.from_symbols([*seq.FAIRSEQ_SPECIALS, *seq.read_dict_symbols(dictionary)])
+        seq.SpecialIds.from_symbols(symbols)
     except ValueError as error:
         raise LaunchError(f"{dictionary}: {error}") from None
+    codes = seq.language_codes(symbols)
+    if language is not None and language not in codes:
+        raise LaunchError(f"language token {language} (manifest.json) is not one of {dictionary}'s language "
+                          f"tokens ({', '.join(codes) or 'it has none'})")
+    if codes and language is None and "--lang-token" not in extra:
+        raise LaunchError(f"{dictionary} has mBART language tokens ({', '.join(codes)}) but no manifest.json "
+                          "next to --data names the dump's: pass it after --, e.g. -- --lang-token [uk_UA]")
 
 
 def updates_per_pass(batches_per_shard: Sequence[int], world: int, update_freq: int) -> int:
@@ -213,40 +222,37 @@ def base_updates(plain: Path, preset: Preset, world: int) -> int:
     return preset.passes * updates_per_pass([batches], world, preset.update_freq)
 
 
-def init_model_flags(path: Path) -> list[str]:
-    """``--arch`` and the shape options of the model in a starting checkpoint, so that fairseq builds
-    the model its weights fit (a bart.base, an mBART with pre-norm layers, a tiny stand-in)."""
-    from kilm.checkpoint import model_args
+def model_flags(path: Path, option: str) -> list[str]:
+    """``--arch`` and the shape options of the model in a checkpoint (``--init``, or the run's own
+    ``checkpoint_last.pt``), so that fairseq builds the model its weights fit (a bart.base, an mBART
+    with pre-norm layers, a tiny stand-in); a shape no flags can rebuild is refused, named."""
+    from fairseq.models import ARCH_CONFIG_REGISTRY
 
+    from kilm.checkpoint import load_checkpoint, model_args
+
+    from . import models  # noqa: F401  (registers bart_tiny/bart_small)
     from .init import read_start
 
     try:
-        args = model_args(read_start(path))
+        checkpoint = load_checkpoint(path, mmap=True) if path.is_file() else read_start(path)
+        args = model_args(checkpoint)
     except Exception as error:  # torch and transformers raise several types for an unusable file
-        reason = f"{type(error).__name__}: {error}"
-        raise LaunchError(f"--init {path}: cannot be read as a BART checkpoint ({reason})") from None
-    if args is None or not getattr(args, "arch", None):
-        raise LaunchError(f"--init {path}: the checkpoint records no model architecture (cfg.model or args)")
+        raise LaunchError(f"{option} {path}: cannot be read as a BART checkpoint ({error})") from None
+    if args is None or getattr(args, "arch", None) not in ARCH_CONFIG_REGISTRY:
+        raise LaunchError(f"{option} {path}: no BART architecture recorded (cfg.model or args), found "
+                          f"{getattr(args, 'arch', None)!r}")
+    values = {name: getattr(args, name) for name in SHAPE_VALUES if getattr(args, name, None) is not None}
+    switches = [name for name in SHAPE_SWITCHES if getattr(args, name, False) is True]
+    rebuilt = argparse.Namespace(**values, **dict.fromkeys(switches, True))
+    ARCH_CONFIG_REGISTRY[args.arch](rebuilt)
+    differ = [f"{name}={getattr(args, name)!r}" for name in (*SHAPE_VALUES, *SHAPE_SWITCHES)
+              if getattr(args, name, None) is not None and getattr(rebuilt, name, None) != getattr(args, name)]
+    if differ:
+        raise LaunchError(f"{option} {path}: {', '.join(differ)} cannot be built with --arch {args.arch}")
     flags = ["--arch", args.arch]
-    for name in SHAPE_VALUES:
-        if getattr(args, name, None) is not None:
-            flags += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
-    flags += [f"--{name.replace('_', '-')}" for name in SHAPE_SWITCHES_OFF if getattr(args, name, False)]
-    off = [name for name in SHAPE_SWITCHES_ON if getattr(args, name, True) is False]
-    if off:
-        raise LaunchError(f"--init {path}: {', '.join(off)} off, which no BART architecture builds")
-    return flags
-
-
-def manifest_language_token(data: Path) -> str | None:
-    """The dump's language token the pipeline recorded (mBART dictionaries), from ``OUT/manifest.json``."""
-    manifest = data.parent / "manifest.json"
-    if not manifest.is_file():
-        return None
-    try:
-        return json.loads(manifest.read_text(encoding="utf-8")).get("tokenizer", {}).get("language_token")
-    except (json.JSONDecodeError, AttributeError) as error:
-        raise LaunchError(f"{manifest}: not the pipeline's manifest ({error})") from None
+    for name, value in values.items():
+        flags += [f"--{name.replace('_', '-')}", str(value)]
+    return flags + [f"--{name.replace('_', '-')}" for name in switches]
 
 
 # ---- command -------------------------------------------------------------------------------------
@@ -292,12 +298,15 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     shards = kilm_shards(opts.data) if opts.mode in ("kilm", "control") else []
     plain = opts.data / "plain"
     if opts.mode in ("kilm", "control"):
-        check_kilm_dictionary(shards[0] / "dict.txt")
+        try:
+            language = manifest.language_token(opts.data.parent)
+        except manifest.ManifestError as error:
+            raise LaunchError(str(error)) from None
+        check_kilm_dictionary(shards[0] / "dict.txt", language, extra)
         data, dictionary = ":".join(str(s) for s in shards), shards[0] / "dict.txt"
         task = ["--task", "kilm", "--criterion", "kilm_cross_entropy", *NOISE_ARGS]
         if opts.mode == "control":
             task += ["--plain-share", "1.0", "--plain-form", "remove"]
-        language = manifest_language_token(opts.data)
         if language:
             task += ["--lang-token", language]
         total = kilm_updates(shards, preset, world)
@@ -319,11 +328,12 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     last = save_dir / "checkpoint_last.pt"
     resume = last if last.is_file() else None
     init = None
-    if opts.init is None:
+    if resume is not None:  # the run's own model, whatever it started from
+        model = model_flags(resume, "resuming from")
+    elif opts.init is not None:
+        model = model_flags(opts.init, "--init")
+    else:
         model = ["--arch", preset.arch]
-    else:  # a resumed run keeps the shape of the init it started from
-        started = save_dir / "init.pt"
-        model = init_model_flags(started if resume and started.is_file() else opts.init)
     argv = [
         *distributed_prefix(gpus, opts.nodes, opts, env),
         data, "--user-dir", str(TRAINER_DIR), *task, *model,

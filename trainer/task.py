@@ -16,7 +16,7 @@ from fairseq.dataclass import ChoiceEnum, FairseqDataclass
 from fairseq.tasks import FairseqTask, register_task
 from omegaconf import II, MISSING
 
-from kilm.sequence import SpecialIds
+from kilm.sequence import SpecialIds, language_codes
 
 from .noising import PLAIN_FORMS, KnowledgePairDataset, TextInfilling, TextInfillingDataset, special_lookup
 
@@ -75,6 +75,15 @@ class KilmTask(FairseqTask):
         super().__init__(cfg)
         self.dictionary = dictionary
         self.special = special
+        codes = language_codes(dictionary.symbols)
+        #: Regular tokens end where mBART's language codes (or ``<mask>``) begin.
+        self.regular_end = dictionary.index(codes[0]) if codes else special.mask
+        self.lang_id: int | None = None
+        if cfg.lang_token:
+            if cfg.lang_token not in codes:
+                raise ValueError(f"--lang-token {cfg.lang_token}: not one of the dictionary's language tokens "
+                                 f"({', '.join(codes) or 'it has none'}; see the pipeline's --language-tokens)")
+            self.lang_id = dictionary.index(cfg.lang_token)
 
     @classmethod
     def setup_task(cls, cfg: KilmConfig, **kwargs) -> "KilmTask":
@@ -91,17 +100,6 @@ class KilmTask(FairseqTask):
             raise ValueError(f"{dict_path}: {error}") from None
         logger.info("dictionary: %d types (KILM tokens from index %d)", len(dictionary), special.ent)
         return cls(cfg, dictionary, special)
-
-    @property
-    def lang_id(self) -> int | None:
-        """Index of ``--lang-token`` (``None`` without one); a token the dictionary lacks is an error."""
-        if not self.cfg.lang_token:
-            return None
-        index = self.dictionary.index(self.cfg.lang_token)
-        if index == self.dictionary.unk() or index >= self.special.mask:
-            raise ValueError(f"--lang-token {self.cfg.lang_token}: not a language token of the dictionary "
-                             "(they come before <mask>; see the pipeline's --language-tokens)")
-        return index
 
     def load_dataset(self, split: str, epoch: int = 1, combine: bool = False, **kwargs) -> None:
         paths = utils.split_paths(self.cfg.data)
@@ -128,7 +126,7 @@ class KilmTask(FairseqTask):
         return TextInfilling(
             is_special=special_lookup(self.dictionary, self.special, self.lang_id),
             mask_idx=self.special.mask,
-            random_range=(self.dictionary.nspecial, self.special.mask),
+            random_range=(self.dictionary.nspecial, self.regular_end),
             ratio=self.cfg.mask,
             poisson_lambda=self.cfg.poisson_lambda,
             replace_length=self.cfg.replace_length,
