@@ -37,6 +37,12 @@ CATEGORY = {"person": "People", "city": "Cities", "river": "Rivers", "band": "Ba
 LANGUAGES = ("fr", "de", "es", "it", "nl", "pl", "ja", "uk")
 _PARENTHESES = re.compile(r" ?\([^()]*\)")
 _SPACES = re.compile(r"\s+")
+#: Works' lead sentences: (creator relation, year scalar, " by" words, kind, description noun,
+#: second relation, the sentence that links it).
+_WORKS = {
+    "film": ("directed_by", "released", " directed by ", "drama film", "film", "starring", "It stars "),
+    "novel": ("author", "published", " by ", "novel", "novel", "set_in", "It is set in "),
+}
 
 
 @dataclass(frozen=True)
@@ -295,22 +301,14 @@ def _lead(c: Composer) -> tuple[list[Piece], list[Piece], str]:
         second = [text("Its members have included "), *c.link(member)] if member else []
         return first, second, f"{demonym_of(w, country.index)} {genre} band"
     # works: film or novel, title in bold italics
+    creator_rel, year_key, by_word, kind, noun, other_rel, other_lead = _WORKS[s.type]
     bold_italic = hidden("'''''")
-    if s.type == "film":
-        director = c.rel("directed_by")
-        year_ = s.scalars["released"]
-        by = [text(" directed by "), *c.link(director, lead=True)] if director else []
-        first = [bold_italic, text(s.name), bold_italic, text(f" is a {year_} drama film"), *by]
-        star = c.rel("starring")
-        second = [text("It stars "), *c.link(star)] if star else []
-        return first, second, f"{year_} film" + (f" by {director.name}" if director else "")
-    author = c.rel("author")
-    year_ = s.scalars["published"]
-    by = [text(" by "), *c.link(author, lead=True)] if author else []
-    first = [bold_italic, text(s.name), bold_italic, text(f" is a {year_} novel"), *by]
-    city = c.rel("set_in")
-    second = [text("It is set in "), *c.link(city)] if city else []
-    return first, second, f"{year_} novel" + (f" by {author.name}" if author else "")
+    creator, year_ = c.rel(creator_rel), s.scalars[year_key]
+    by = [text(by_word), *c.link(creator, lead=True)] if creator else []
+    first = [bold_italic, text(s.name), bold_italic, text(f" is a {year_} {kind}"), *by]
+    other = c.rel(other_rel)
+    second = [text(other_lead), *c.link(other)] if other else []
+    return first, second, f"{year_} {noun}" + (f" by {creator.name}" if creator else "")
 
 
 def _decomposed(value: str) -> str:
