@@ -162,9 +162,6 @@ class KilmTokenizer:
                 self._memo[text] = ids
         return list(ids)
 
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        return [self.encode(text) for text in texts]
-
     def decode_text(self, indices: Sequence[int]) -> str:
         """Dictionary indices of plain text (no special tokens) → text."""
         token_ids = self._to_token[np.asarray(indices, dtype=np.int64)] if len(indices) else []
