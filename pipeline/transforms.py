@@ -9,6 +9,7 @@ runner's UI. DoFns tally them per bundle and emit ``(section, key, n)`` on their
 
 from __future__ import annotations
 
+import array
 import collections
 import gzip
 import json
@@ -543,6 +544,12 @@ class BuildKnowledge(beam.PTransform):
 # --------------------------------------------------------------------------------------------------
 
 
+def _compact(ids: list[int]) -> array.array:
+    """Token ids as a machine array: 4 bytes a token where a list of ints takes ~36, so a shard's
+    rows, which its writer holds at once to sort them, stay small."""
+    return array.array("i", ids)
+
+
 @beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
 class _RowsFn(_CountingDoFn):
     """An example → knowledge-infilled rows (one mention each) or a plain row; plain-text rows too."""
@@ -573,7 +580,7 @@ class _RowsFn(_CountingDoFn):
         split, text, mentions = example["split"], example["text"], example["mentions"]
         plain = plain_windows(text, tokenizer, self.max_tokens)
         for k, (_, _, ids) in enumerate(plain):
-            yield pvalue.TaggedOutput(self.PLAIN, (split, (f"{example['id']}:{k}", ids)))
+            yield pvalue.TaggedOutput(self.PLAIN, (split, (f"{example['id']}:{k}", _compact(ids))))
         unseen = [split == "train" and self.splits.entity_split(m["entity"]) == "unseen" for m in mentions]
         usable = [bool(knowledge) and not hidden for knowledge, hidden in zip(example["knowledge"], unseen)]
         if any(unseen):
@@ -592,12 +599,13 @@ class _RowsFn(_CountingDoFn):
             meta = {"example": example["id"], "mention": index, "entity": mention["entity"], "window": [ws, we],
                     "span": [encoded.span_start, encoded.span_end]}
             rows += 1
-            yield (self._shard(split, key), split), (key, encoded.source, encoded.target, meta)
+            yield (self._shard(split, key), split), (key, _compact(encoded.source), _compact(encoded.target), meta)
         if rows == 0 and stable_unit(example["id"], "plain") < self.plain_fraction:
             for k, (ws, we, ids) in enumerate(plain):
                 key = f"{example['id']}:{k}"
                 meta = {"example": example["id"], "mention": None, "entity": None, "window": [ws, we], "span": None}
-                yield (self._shard(split, key), split), (key, ids, ids, meta)
+                row = _compact(ids)
+                yield (self._shard(split, key), split), (key, row, row, meta)
 
 
 def _write_bytes(path: str, data: bytes) -> None:
@@ -614,7 +622,7 @@ def _jsonl_gz(records: Iterable[dict]) -> bytes:
     return gzip.compress(lines.encode("utf-8"), compresslevel=6, mtime=0)
 
 
-def _write_indexed_file(prefix: str, rows: Iterable[list[int]], vocab_size: int) -> None:
+def _write_indexed_file(prefix: str, rows: Iterable[typing.Sequence[int]], vocab_size: int) -> None:
     """fairseq ``prefix.bin``/``prefix.idx`` on any Beam filesystem (built locally, then copied)."""
     import os
     import tempfile
