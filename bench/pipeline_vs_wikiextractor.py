@@ -4,14 +4,21 @@
 
 Ours (DirectRunner, 1 worker and 2 workers) produces links, descriptions, tokens and binarized shards;
 ``wikiextractor --links`` produces plain text with links. Both are timed as whole processes, start-up
-included; the ratio is ours/theirs with the same number of processes.
+included; the ratio is ours/theirs with the same number of processes. "Per core" divides pages by the
+CPU seconds (user + system) of the whole process tree: WikiExtractor runs a reader, extractor and
+writer process even with ``--processes 1``.
+
+The parser floor puts WikiExtractor's time beside what ``mwparserfromhell.parse`` alone takes on the
+full wikitext of every page of the same dump (the parser DESIGN.md prescribes; one process).
 """
 
 from __future__ import annotations
 
 import argparse
+import bz2
 import json
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -23,10 +30,16 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DUMP = ROOT.parent / "shared" / "data" / "enwiki-pages-articles-sample.xml.bz2"
 
 
-def timed(command: list[str]) -> float:
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the command and every process it waited for)."""
+    start, cpu = time.perf_counter(), _children_cpu()
     subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _children_cpu() - cpu
 
 
 def ours(dump: Path, workers: int, out: Path) -> list[str]:
@@ -52,17 +65,32 @@ def bench_dump(dump: Path, runs: int, tmp: Path) -> list[dict]:
     pages = pages_in(dump, tmp)
     rows = []
     for workers in (1, 2):
-        times = {"ours": [], "wikiextractor": []}
+        wall, cpu = {"ours": [], "wx": []}, {"ours": [], "wx": []}
         for run in range(runs):  # interleaved, so drifts in machine load hit both alike
-            times["ours"].append(timed(ours(dump, workers, tmp / f"ours-{workers}-{run}")))
-            times["wikiextractor"].append(timed(theirs(dump, workers, tmp / f"wx-{workers}-{run}")))
-        median = {k: statistics.median(v) for k, v in times.items()}
+            for name, command in (("ours", ours(dump, workers, tmp / f"ours-{workers}-{run}")),
+                                  ("wx", theirs(dump, workers, tmp / f"wx-{workers}-{run}"))):
+                seconds, cpu_seconds = timed(command)
+                wall[name].append(seconds)
+                cpu[name].append(cpu_seconds)
+        wall = {k: statistics.median(v) for k, v in wall.items()}
+        cpu = {k: statistics.median(v) for k, v in cpu.items()}
         rows.append({"dump": dump.name, "pages": pages, "workers": workers,
-                     "ours_s": median["ours"], "wikiextractor_s": median["wikiextractor"],
-                     "ours_pages_per_s": pages / median["ours"],
-                     "wikiextractor_pages_per_s": pages / median["wikiextractor"],
-                     "ratio": median["wikiextractor"] / median["ours"]})
+                     "ours_s": wall["ours"], "wx_s": wall["wx"], "ours_cpu_s": cpu["ours"], "wx_cpu_s": cpu["wx"],
+                     "ratio": wall["wx"] / wall["ours"], "ratio_per_core": cpu["wx"] / cpu["ours"]})
     return rows
+
+
+def parser_floor(dump: Path) -> float:
+    """Seconds ``mwparserfromhell.parse`` takes on the text of every revision of ``dump``."""
+    import mwparserfromhell
+    import mwxml
+
+    with bz2.open(dump, "rb") if dump.suffix == ".bz2" else open(dump, "rb") as f:
+        texts = [revision.text or "" for page in mwxml.Dump.from_file(f) for revision in page]
+    start = time.perf_counter()
+    for text in texts:
+        mwparserfromhell.parse(text)
+    return time.perf_counter() - start
 
 
 def main() -> int:
@@ -84,14 +112,23 @@ def main() -> int:
             print("no dump: pass --dump PATH or --synthetic-entities N", file=sys.stderr)
             return 2
         rows = [row for dump in dumps for row in bench_dump(dump, args.runs, tmp)]
+        floors = {dump.name: parser_floor(dump) for dump in dumps}
     print(f"# pipeline vs WikiExtractor — {time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}, medians of {args.runs} runs (whole processes)")
     print("| dump | pages | processes | ours s | ours pages/s | WikiExtractor s | WikiExtractor pages/s "
-          "| ours/theirs |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| ours/theirs | ours CPU s | WikiExtractor CPU s | ours/theirs per core |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['dump']} | {r['pages']} | {r['workers']} | {r['ours_s']:.2f} | {r['ours_pages_per_s']:.1f} | "
-              f"{r['wikiextractor_s']:.2f} | {r['wikiextractor_pages_per_s']:.1f} | {r['ratio']:.2f} |")
+        print(f"| {r['dump']} | {r['pages']} | {r['workers']} | {r['ours_s']:.2f} | {r['pages'] / r['ours_s']:.1f} | "
+              f"{r['wx_s']:.2f} | {r['pages'] / r['wx_s']:.1f} | {r['ratio']:.2f} | {r['ours_cpu_s']:.2f} | "
+              f"{r['wx_cpu_s']:.2f} | {r['ratio_per_core']:.2f} |")
+    print("\n| dump | mwparserfromhell.parse, every page, s | WikiExtractor whole run (1 process), s "
+          "| parse / WikiExtractor |")
+    print("|---|---|---|---|")
+    for r in rows:
+        if r["workers"] == 1:
+            floor = floors[r["dump"]]
+            print(f"| {r['dump']} | {floor:.2f} | {r['wx_s']:.2f} | {floor / r['wx_s']:.2f} |")
     return 0
 
 

@@ -177,6 +177,8 @@ def language_code_for(codes: Sequence[str], language: str) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 
 EncodeFn = Callable[[str], list[int]]
+#: ids of ``text[a:b]`` for a text the caller holds, as ``(a, b) -> ids``
+PieceFn = Callable[[int, int], list[int]]
 
 
 @dataclass(frozen=True)
@@ -216,15 +218,23 @@ class EncodedWindow:
     span_end: int
 
 
-def encode_window(window: Window, encode: EncodeFn, ids: SpecialIds, eos: int = EOS) -> EncodedWindow:
-    """Source/target ids of a knowledge-infilled window."""
-    left = window.left
-    stripped_left = left.rstrip(" ")
-    mention_prefix = left[len(stripped_left) :]
-    left_ids = encode(stripped_left) if stripped_left else []
-    mention_ids = encode(mention_prefix + window.surface)
+def encode_window(
+    window: Window, encode: EncodeFn, ids: SpecialIds, eos: int = EOS, piece: PieceFn | None = None
+) -> EncodedWindow:
+    """Source/target ids of a knowledge-infilled window. The window's text is encoded in three pieces
+    (left context, the mention with the space before it, right context); ``piece(a, b)`` gives the ids
+    of ``window.text[a:b]`` where the caller has them already, else each piece is encoded."""
+    text = window.text
+
+    def encoded_piece(a: int, b: int) -> list[int]:
+        return encode(text[a:b]) if a < b else []
+
+    piece = piece or encoded_piece
+    mention_start = len(text[: window.start].rstrip(" "))  # the space before a mention belongs to it
+    left_ids = piece(0, mention_start)
+    mention_ids = piece(mention_start, window.end)
     span_ids = [*encode(" " + window.title), ids.sep, *encode(" " + window.description)]
-    right_ids = encode(window.right) if window.right else []
+    right_ids = piece(window.end, len(text))
     head = [*left_ids, ids.ent, *mention_ids, ids.ent_end, ids.desc]
     tail = [ids.desc_end, *right_ids, eos]
     return EncodedWindow(

@@ -181,6 +181,39 @@ class KilmTokenizer:
         return len(self.symbols)
 
 
+class EncodedText:
+    """A text encoded once, and the ids of its pieces. Tokenizer models encode each pre-token on its
+    own, so a piece that starts and ends where pre-tokens start (or at the text's ends) encodes to a
+    slice of the whole text's ids; other pieces are encoded on their own. A normalizer may look across
+    a cut, so under one every piece is encoded on its own. Either way :meth:`piece` equals
+    ``tokenizer.encode(text[a:b])``; it saves a paragraph's windows from encoding it again."""
+
+    def __init__(self, tokenizer: KilmTokenizer, text: str) -> None:
+        self.tokenizer = tokenizer
+        self.text = text
+        encoding = tokenizer.tokenizer.encode(text, add_special_tokens=False)
+        index_of = tokenizer._index_of
+        self.ids = [index_of[t] for t in encoding.ids]
+        #: char offset where a pre-token starts → index of its first token
+        self._token_at: dict[int, int] = {}
+        if tokenizer.tokenizer.normalizer is None:
+            previous = -1
+            for k, ((start, _), word) in enumerate(zip(encoding.offsets, encoding.word_ids)):
+                if word != previous:
+                    self._token_at.setdefault(start, k)
+                    previous = word
+            self._token_at[len(text)] = len(self.ids)
+
+    def piece(self, start: int, end: int) -> list[int]:
+        """Dictionary indices of ``text[start:end]``."""
+        if start >= end:
+            return []
+        first, stop = self._token_at.get(start), self._token_at.get(end)
+        if first is None or stop is None:
+            return self.tokenizer.encode(self.text[start:end])
+        return self.ids[first:stop]
+
+
 def _without_dummy_prefix(tokenizer: Tokenizer) -> Tokenizer:
     """SentencePiece-style tokenizers (Hugging Face mBART, T5) put ``▁`` before every encoded text; KILM
     encodes the pieces of a row separately, so that prefix would add a space at each boundary. Their

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kilm import sequence as seq
-from kilm.tokenizer import KilmTokenizer
+from kilm.tokenizer import EncodedText
 
 SPLITS = ("train", "valid", "test")
 
@@ -61,16 +61,6 @@ def choose_mentions(example_id: str, mentions: Sequence[dict], usable: Sequence[
     return sorted(chosen)
 
 
-@dataclass(frozen=True)
-class Row:
-    """One binarized pair and where it came from (``bin/shardK/{split}.rows.jsonl.gz``)."""
-
-    key: str
-    source: list[int]
-    target: list[int]
-    meta: dict
-
-
 def _word_window(text: str, start: int, end: int, radius: int) -> tuple[int, int]:
     """[ws, we) around text[start:end], extended by ~radius chars, cut at spaces."""
     ws = max(0, start - radius)
@@ -85,14 +75,17 @@ def _word_window(text: str, start: int, end: int, radius: int) -> tuple[int, int
 
 
 def fit_window(
-    text: str, start: int, end: int, title: str, description: str, tokenizer: KilmTokenizer, max_tokens: int
+    whole: EncodedText, start: int, end: int, title: str, description: str, max_tokens: int
 ) -> tuple[seq.EncodedWindow, int, int] | None:
-    """The widest window around a mention whose target (``<s>`` included) fits ``max_tokens``; the
-    knowledge span is never cut. None when the span alone does not fit (``span_too_long``)."""
+    """The widest window of the text around a mention whose target (``<s>`` included) fits
+    ``max_tokens``; the knowledge span is never cut. None when the span alone does not fit
+    (``span_too_long``). The whole text's window reuses its encoding."""
+    text, tokenizer = whole.text, whole.tokenizer
 
     def encode(ws: int, we: int) -> seq.EncodedWindow:
         window = seq.Window(text[ws:we], start - ws, end - ws, title, description)
-        return tokenizer.encode_window(window)
+        piece = whole.piece if (ws, we) == (0, len(text)) else None
+        return seq.encode_window(window, tokenizer.encode, tokenizer.special, piece=piece)
 
     full = encode(0, len(text))
     if len(full.target) + 1 <= max_tokens:
@@ -111,10 +104,10 @@ def fit_window(
     return best
 
 
-def plain_windows(text: str, tokenizer: KilmTokenizer, max_tokens: int) -> list[tuple[int, int, list[int]]]:
+def plain_windows(whole: EncodedText, max_tokens: int) -> list[tuple[int, int, list[int]]]:
     """A plain paragraph cut at spaces into windows whose rows (``<s>``/``</s>`` included) fit
     ``max_tokens``: ``[(start, end, ids + </s>)]``; each decodes back to ``text[start:end]``."""
-    ids = tokenizer.encode(text)
+    text, tokenizer, ids = whole.text, whole.tokenizer, whole.ids
     if len(ids) + 2 <= max_tokens:
         return [(0, len(text), [*ids, seq.EOS])]
     windows, start = [], 0

@@ -25,7 +25,7 @@ from apache_beam.transforms.window import GlobalWindows
 
 from kilm import sequence as seq
 from kilm.indexed import write_indexed
-from kilm.tokenizer import KilmTokenizer
+from kilm.tokenizer import EncodedText, KilmTokenizer
 from pipeline.dump import dead_letter, read_dump
 from pipeline.examples import (
     SPLITS,
@@ -578,7 +578,8 @@ class _RowsFn(_CountingDoFn):
     def process(self, example: dict, tokenizer_json: str):
         tokenizer = self._load(tokenizer_json)
         split, text, mentions = example["split"], example["text"], example["mentions"]
-        plain = plain_windows(text, tokenizer, self.max_tokens)
+        whole = EncodedText(tokenizer, text)
+        plain = plain_windows(whole, self.max_tokens)
         for k, (_, _, ids) in enumerate(plain):
             yield pvalue.TaggedOutput(self.PLAIN, (split, (f"{example['id']}:{k}", _compact(ids))))
         unseen = [split == "train" and self.splits.entity_split(m["entity"]) == "unseen" for m in mentions]
@@ -589,8 +590,8 @@ class _RowsFn(_CountingDoFn):
         rows = 0
         for index in chosen:
             mention = mentions[index]
-            fitted = fit_window(text, mention["start"], mention["end"], mention["entity"],
-                                example["knowledge"][index], tokenizer, self.max_tokens)
+            fitted = fit_window(whole, mention["start"], mention["end"], mention["entity"],
+                                example["knowledge"][index], self.max_tokens)
             if fitted is None:
                 self.stat("mentions", "span_too_long")
                 continue

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import filecmp
 import gzip
+import itertools
 import json
 import re
 
 import pytest
 
 from kilm import sequence as seq
-from kilm.tokenizer import KilmTokenizer
+from kilm.tokenizer import EncodedText, KilmTokenizer
 from pipeline.run import main, run
 from tests.dumps import read_jsonl_dir, shared_dump
 
@@ -94,6 +95,25 @@ def test_shards_load_with_fairseq_and_decode_to_the_jsonl_text(enwiki):
             assert tokenizer.decode(source[i].tolist()).count(seq.MASK) == 1
             checked += 1
     assert checked > 50
+
+
+def test_paragraph_pieces_reused_from_one_encoding_match_real_text(enwiki):
+    """Rows reuse a paragraph's encoding for its pieces (kilm.tokenizer.EncodedText): on real text every
+    piece cut at a word, a mention or a punctuation boundary encodes as it would on its own."""
+    _, out, _ = enwiki
+    tokenizer = KilmTokenizer.load(out / "tokenizer")
+    examples = read_jsonl_dir(out / "examples")[:300]
+    checked = 0
+    for example in examples:
+        text = example["text"]
+        whole = EncodedText(tokenizer, text)
+        cuts = sorted({0, len(text), *(m[k] for m in example["mentions"] for k in ("start", "end")),
+                       *(i for i, ch in enumerate(text) if not ch.isalnum())})
+        pieces = [*itertools.pairwise(cuts), *((0, c) for c in cuts), *((c, len(text)) for c in cuts)]
+        for a, b in pieces:
+            assert whole.piece(a, b) == tokenizer.encode(text[a:b]), (example["id"], a, b)
+            checked += 1
+    assert checked > 10_000
 
 
 def test_two_runs_are_byte_identical(enwiki, tmp_path):

@@ -6,7 +6,7 @@ import pytest
 
 from kilm import sequence as seq
 from kilm.indexed import read_indexed, write_indexed
-from kilm.tokenizer import KilmTokenizer
+from kilm.tokenizer import EncodedText, KilmTokenizer
 
 CORPUS = [
     "The Joker is a supervillain in DC Comics. He first appeared in Batman #1.",
@@ -60,6 +60,25 @@ def test_mention_keeps_its_running_text_tokens(tokenizer):
         tokenizer.special.ent_end)]
     plain = tokenizer.encode(window.text)
     assert any(plain[i : i + len(mention)] == mention for i in range(len(plain))), "same tokens as in plain text"
+
+
+@pytest.mark.parametrize("text", [*CORPUS, "anti-Joker's  plan (the Joker), 1999 – ‘Zed’ café!",
+                                  " Gotham  City ", "Joker"])
+def test_pieces_of_a_text_encoded_once_equal_each_piece_encoded(tokenizer, text):
+    whole = EncodedText(tokenizer, text)
+    assert whole.ids == tokenizer.encode(text)
+    for a in range(len(text) + 1):
+        for b in range(a, len(text) + 1):
+            assert whole.piece(a, b) == tokenizer.encode(text[a:b]), (a, b)
+
+
+def test_a_window_from_pieces_equals_the_window_encoded(tokenizer):
+    text = CORPUS[1]
+    whole = EncodedText(tokenizer, text)
+    for start, end in [(0, 6), (7, 11), (16, 22), (32, 37), (32, 39), (69, 74)]:
+        window = seq.Window(text, start, end, "Title", "A description")
+        assert seq.encode_window(window, tokenizer.encode, tokenizer.special, piece=whole.piece) == \
+            tokenizer.encode_window(window)
 
 
 def test_dictionary_appends_without_moving_indices():
