@@ -13,8 +13,8 @@ import hashlib
 import io
 import re
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 from xml.etree import ElementTree
 from xml.etree.ElementTree import ParseError
@@ -45,6 +45,20 @@ class RawPage:
     redirect: str | None
     text: str
     model: str
+    #: where the bz2 stream that holds the page starts in the file; ``offset`` counts from there
+    stream_offset: int = 0
+
+
+@dataclass(frozen=True)
+class ReadTask:
+    """One unit of reading: a whole file (its checksum comes with it), a range of a multistream
+    file's bz2 streams, or the checksum of a file read in ranges."""
+
+    path: str
+    start: int = 0
+    end: int | None = None
+    ranged: bool = False
+    checksum_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,106 @@ def _decompressed(raw: BinaryIO, hasher, on_error: Callable[[str, int], None]) -
         on_error("truncated_compressed_stream", consumed)
 
 
+def index_path(path: str) -> str | None:
+    """The multistream index Wikimedia ships beside ``X.xml.bz2`` (``X-index.txt.bz2``)."""
+    return path[: -len(".xml.bz2")] + "-index.txt.bz2" if path.endswith(".xml.bz2") else None
+
+
+def stream_offsets(lines: Iterable[str]) -> list[int]:
+    """Distinct bz2 stream offsets of a multistream index (``offset:page_id:title`` a line), sorted.
+    A line that does not start with ``offset:page_id:`` raises ValueError naming it."""
+    offsets = set()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        offset, page_id, _ = line.split(":", 2) if line.count(":") >= 2 else (None, None, None)
+        if offset is None or not offset.isdigit() or not page_id.isdigit():
+            raise ValueError(f"line {number} is not offset:page_id:title: {line[:80]!r}")
+        offsets.add(int(offset))
+    return sorted(offsets)
+
+
+def read_tasks(path: str, offsets: list[int], streams_per_read: int) -> list[ReadTask]:
+    """Ranges of ``streams_per_read`` streams: the first starts at 0 (the siteinfo), the last runs to
+    the end of the file (what follows the last indexed stream); plus the file's checksum."""
+    starts = sorted({0, *offsets[streams_per_read::streams_per_read]})
+    ends = [*starts[1:], None]
+    ranges = [ReadTask(path, start, end, ranged=True) for start, end in zip(starts, ends, strict=True)]
+    return [*ranges, ReadTask(path, checksum_only=True)]
+
+
+def checksum(path: str, opener: Callable[[str], BinaryIO]) -> dict:
+    """The ``input`` record of a file: path, bytes, sha256 of the file as stored."""
+    hasher, size = hashlib.sha256(), 0
+    with opener(path) as raw:
+        while chunk := raw.read(CHUNK_BYTES):
+            hasher.update(chunk)
+            size += len(chunk)
+    return {"path": path, "bytes": size, "sha256": hasher.hexdigest()}
+
+
+class _Limited:
+    """At most ``limit`` bytes of a file object, from where it stands."""
+
+    def __init__(self, raw: BinaryIO, limit: int | None) -> None:
+        self.raw, self.left = raw, limit
+
+    def read(self, n: int) -> bytes:
+        if self.left is None:
+            return self.raw.read(n)
+        data = self.raw.read(min(n, self.left))
+        self.left -= len(data)
+        return data
+
+
+def _read_head(path: str, raw: BinaryIO, max_page_bytes: int, on_error: Callable[[str, int], None]):
+    """(site, namespace map) from the siteinfo at the start of a bz2 file, decompressing no further
+    than the first ``<page>``."""
+    decompressor, head = bz2.BZ2Decompressor(), bytearray()
+    while len(head) <= max_page_bytes and (data := raw.read(1 << 16)):
+        while data:
+            head += decompressor.decompress(data)
+            data = decompressor.unused_data if decompressor.eof else b""
+            if decompressor.eof:
+                decompressor = bz2.BZ2Decompressor()
+            start = head.find(_PAGE_OPEN)
+            if start >= 0:
+                return _read_siteinfo(path, bytes(head[:start]), on_error)
+    on_error("no_siteinfo_before_first_page", 0)
+    return None
+
+
+def read_range(path: str, opener: Callable[[str], BinaryIO], max_page_bytes: int, start: int,
+               end: int | None) -> Iterator[DumpEvent]:
+    """The pages of a multistream file's bz2 streams in ``[start, end)`` (compressed bytes). Offsets
+    count decompressed bytes from ``start``, which pages, dead letters and errors carry as
+    ``stream_offset``; no ``input`` record (see :func:`checksum`)."""
+    errors: list[dict] = []
+
+    def on_error(reason: str, offset: int) -> None:
+        errors.append({"file": path, "offset": offset, "reason": reason, "stream_offset": start})
+
+    head = None
+    if start > 0:
+        with opener(path) as raw:
+            head = _read_head(path, raw, max_page_bytes, on_error)
+        if head is None:
+            yield from (DumpEvent("error", e) for e in errors)
+            return
+    with opener(path) as raw:
+        raw.seek(start)
+        stream = _decompressed(_Limited(raw, None if end is None else end - start), hashlib.sha256(), on_error)
+        for event in _split_pages(path, stream, max_page_bytes, on_error, head):
+            if event.kind == "page":
+                yield DumpEvent("page", replace(event.value, stream_offset=start)) if start else event
+            elif event.kind == "dead_letter":
+                yield DumpEvent("dead_letter", {**event.value, "stream_offset": start})
+            elif event.kind != "site" or start == 0:
+                yield event
+    for error in errors:
+        yield DumpEvent("error", error)
+
+
 def read_dump(path: str, opener: Callable[[str], BinaryIO], max_page_bytes: int) -> Iterator[DumpEvent]:
     """Every page of one dump file as :class:`DumpEvent` s (see the module docstring)."""
     hasher = hashlib.sha256()
@@ -137,11 +251,12 @@ class _Window:
 
 
 def _split_pages(
-    path: str, stream: Iterator[bytes], max_page_bytes: int, on_error: Callable[[str, int], None]
+    path: str, stream: Iterator[bytes], max_page_bytes: int, on_error: Callable[[str, int], None], head=None
 ) -> Iterator[DumpEvent]:
+    """Pages of a decompressed stream; ``head`` is the (site, namespace map) of a stream that starts
+    after the file's siteinfo."""
     window = _Window()
-    site: Site | None = None
-    namespace_map = None
+    site, namespace_map = head if head is not None else (None, None)
     skipping_large: dict | None = None
     for chunk in stream:
         window.data += chunk

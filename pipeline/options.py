@@ -30,15 +30,24 @@ def _fraction(value: str) -> float:
     return number
 
 
-def _positive(value: str) -> int:
-    """argparse type for counts; argparse names the option in its error."""
+def _count(value: str, least: int) -> int:
+    """argparse type for counts of at least ``least``; argparse names the option in its error."""
     try:
         number = int(value)
     except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+        number = least - 1
+    if number < least:
+        raise argparse.ArgumentTypeError(f"expected {'a positive' if least else 'a non-negative'} integer, "
+                                         f"got {value!r}")
     return number
+
+
+def _positive(value: str) -> int:
+    return _count(value, 1)
+
+
+def _non_negative(value: str) -> int:
+    return _count(value, 0)
 
 
 class KilmOptions(PipelineOptions):
@@ -88,6 +97,10 @@ class KilmOptions(PipelineOptions):
         group.add_argument("--unseen-entity-fraction", type=_fraction, default=0.05,
                            help="entities whose knowledge never appears in train (their pages go to test)")
         group.add_argument("--max-redirect-hops", type=_positive, default=3)
+        group.add_argument("--streams-per-read", type=_non_negative, default=50,
+                           help="a .xml.bz2 with Wikimedia's multistream index beside it (X-index.txt.bz2) is "
+                                "read in tasks of this many bz2 streams (100 pages each), spread over the "
+                                "workers; 0 reads every file whole")
         group.add_argument("--max-page-bytes", type=_positive, default=5 * 1024 * 1024,
                            help="pages larger than this go to the dead letters")
         group.add_argument("--description-sources", default="short_description,wikidata,lead_sentence",

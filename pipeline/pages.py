@@ -26,6 +26,11 @@ class PageRules:
     description_sources: tuple[str, ...] = ("short_description", "wikidata", "lead_sentence")
 
 
+def _stream(page: RawPage) -> dict:
+    """Where a page read from a range of a multistream file sits (its offset counts from there)."""
+    return {"stream_offset": page.stream_offset} if page.stream_offset else {}
+
+
 def classify(page: RawPage, rules: PageRules) -> tuple[str, dict]:
     """One raw page → (kind, record), kind in ``article``, ``redirect``, ``disambiguation_template``,
     ``skipped_namespace``, ``skipped_content_model``, ``dead_letter``."""
@@ -41,7 +46,8 @@ def classify(page: RawPage, rules: PageRules) -> tuple[str, dict]:
         return "redirect", {"title": page.title, "page_id": page.page_id, "file": page.file,
                             "target": parsed.title if parsed.namespace == 0 else None}
     if not page.text.strip():
-        return "dead_letter", dead_letter("empty_page", page.file, page.offset, page.title, page_id=page.page_id)
+        return "dead_letter", dead_letter("empty_page", page.file, page.offset, page.title, page_id=page.page_id,
+                                          **_stream(page))
     article = parse_article(page.text, rules.site, scope=rules.scope,
                             short_description_names=rules.short_description_names)
     lead = lead_sentence(article.paragraphs[0].text, rules.site.language) if article.paragraphs else ""
@@ -52,6 +58,7 @@ def classify(page: RawPage, rules: PageRules) -> tuple[str, dict]:
         "page_id": page.page_id,
         "file": page.file,
         "offset": page.offset,
+        **_stream(page),
         "paragraphs": [
             {"index": p.index, "text": p.text, "in_lead": p.in_lead,
              "mentions": [{"start": m.start, "end": m.end, "surface": m.surface, "target": m.target}

@@ -143,7 +143,7 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         site.normalize(n).casefold() for n in options.disambiguation_templates.split(",") if n.strip())
 
     read = (pipeline | "InputFiles" >> beam.Create(paths, reshuffle=False)  # ReadPages spreads the files
-            | "ReadPages" >> T.ReadPages(options.max_page_bytes))
+            | "ReadPages" >> T.ReadPages(options.max_page_bytes, options.streams_per_read))
     parsed = read["pages"] | "ParsePages" >> T.ParsePages(rules, disambiguation_templates)
     languages = tuple(dict.fromkeys([site.language, *options.wikidata_fallback_languages.split(",")]))
     described = parsed["articles"] | "ChooseDescriptions" >> T.ChooseDescriptions(

@@ -13,6 +13,7 @@ import array
 import collections
 import gzip
 import json
+import logging
 import typing
 from collections.abc import Iterable
 
@@ -26,7 +27,7 @@ from apache_beam.transforms.window import GlobalWindows
 from kilm import sequence as seq
 from kilm.indexed import write_indexed
 from kilm.tokenizer import EncodedText, KilmTokenizer
-from pipeline.dump import dead_letter, read_dump
+from pipeline.dump import ReadTask, checksum, dead_letter, index_path, read_dump, read_range, read_tasks, stream_offsets
 from pipeline.examples import (
     SPLITS,
     SplitConfig,
@@ -70,6 +71,24 @@ def open_raw(path: str):
 # --------------------------------------------------------------------------------------------------
 
 
+def plan_reads(path: str, streams_per_read: int) -> list[ReadTask]:
+    """One file → its read tasks: ranges of bz2 streams when Wikimedia's multistream index lies
+    beside it (``X.xml.bz2`` + ``X-index.txt.bz2``), so that workers share one big file; else the
+    whole file. An index that cannot be read is logged and the file is read whole."""
+    index = index_path(path)
+    if streams_per_read == 0 or index is None or not FileSystems.exists(index):
+        return [ReadTask(path)]
+    try:
+        with FileSystems.open(index) as f:  # bz2 by its extension
+            offsets = stream_offsets(line.decode("utf-8") for line in iter(f.readline, b""))
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        logging.warning("%s: multistream index not usable (%s); reading the file whole", index, err)
+        return [ReadTask(path)]
+    tasks = read_tasks(path, offsets, streams_per_read)
+    logging.info("%s: %d bz2 streams in %d read tasks (index %s)", path, len(offsets), len(tasks) - 1, index)
+    return tasks
+
+
 @beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
 class _ReadDumpFn(_CountingDoFn):
     ERRORS = "errors"
@@ -78,8 +97,13 @@ class _ReadDumpFn(_CountingDoFn):
     def __init__(self, max_page_bytes: int) -> None:
         self.max_page_bytes = max_page_bytes
 
-    def process(self, path: str):
-        for event in read_dump(path, open_raw, self.max_page_bytes):
+    def process(self, task: ReadTask):
+        if task.checksum_only:
+            yield pvalue.TaggedOutput(self.INPUTS, checksum(task.path, open_raw))
+            return
+        events = (read_range(task.path, open_raw, self.max_page_bytes, task.start, task.end) if task.ranged
+                  else read_dump(task.path, open_raw, self.max_page_bytes))
+        for event in events:
             if event.kind == "page":
                 yield event.value
             elif event.kind == "dead_letter":
@@ -92,16 +116,19 @@ class _ReadDumpFn(_CountingDoFn):
 
 
 class ReadPages(beam.PTransform):
-    """File paths → raw pages, fanned out to all workers (one file is read by one worker)."""
+    """File paths → raw pages, fanned out to all workers (a file, or a range of a multistream file's
+    streams, is read by one worker)."""
 
-    def __init__(self, max_page_bytes: int) -> None:
+    def __init__(self, max_page_bytes: int, streams_per_read: int) -> None:
         super().__init__()
         self.max_page_bytes = max_page_bytes
+        self.streams_per_read = streams_per_read
 
     def expand(self, paths):
         read = (
             paths
-            | "SpreadFiles" >> beam.Reshuffle()
+            | "PlanReads" >> beam.FlatMap(plan_reads, self.streams_per_read)
+            | "SpreadReads" >> beam.Reshuffle()
             | "ReadDump" >> beam.ParDo(_ReadDumpFn(self.max_page_bytes)).with_outputs(
                 _ReadDumpFn.ERRORS, _ReadDumpFn.INPUTS, DEAD_LETTER, STATS, main="pages")
         )

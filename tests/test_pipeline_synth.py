@@ -59,3 +59,22 @@ def test_redirect_aliases_and_disambiguation(recovered):
     aliases = {a["surface"]: a["entities"] for a in read_jsonl_dir(out / "alias")}
     ambiguous = [s for s, candidates in aliases.items() if len(candidates) >= 2]
     assert ambiguous, "the world's shared names reach the alias table with several candidates"
+
+
+@pytest.mark.parametrize("streams_per_read", ["1", "0"])
+def test_reading_in_stream_ranges_changes_no_output(recovered, tmp_path, streams_per_read):
+    """The tiny world ships Wikimedia's multistream index: read one stream a task, or whole, the
+    outputs are the same files, byte for byte (the manifest differs only in its options)."""
+    out, _ = recovered
+    other = tmp_path / "out"
+    assert main(["--input", str(TINY_WORLD), "--output", str(other), "--train-tokenizer", "--vocab-size", "1000",
+                 "--text-scope", "article", "--streams-per-read", streams_per_read]) == 0
+    files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
+    assert files == sorted(p.relative_to(other) for p in other.rglob("*") if p.is_file() and p.name != "manifest.json")
+    for name in files:
+        assert (out / name).read_bytes() == (other / name).read_bytes(), name
+    manifests = [json.loads((d / "manifest.json").read_text()) for d in (out, other)]
+    for manifest in manifests:
+        manifest["options"].pop("streams_per_read")
+        manifest["options"].pop("output")
+    assert manifests[0] == manifests[1]

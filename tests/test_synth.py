@@ -24,6 +24,7 @@ import mwxml
 import pytest
 
 from pipeline.synth import DEFAULT_ENTITIES, generate, truth_path
+from pipeline.synth.writer import index_path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -190,7 +191,23 @@ def test_shipped_tiny_world_is_regenerated_byte_identical(tmp_path: Path) -> Non
     generate(out, TINY_ENTITIES, seed=TINY_SEED)
     assert out.read_bytes() == TINY.read_bytes()
     assert truth_path(out).read_bytes() == truth_path(TINY).read_bytes()
+    assert index_path(out).read_bytes() == index_path(TINY).read_bytes()
     assert len(read_pages(TINY)) <= 300
+
+
+def test_multistream_index_points_at_each_pages_stream() -> None:
+    """The index is Wikimedia's format: ``offset:page_id:title``, offset = the page's bz2 stream."""
+    with bz2.open(index_path(TINY), "rt", encoding="utf-8") as f:
+        entries = [line.rstrip("\n").split(":", 2) for line in f]
+    data = TINY.read_bytes()
+    titles_at: dict[int, set[str]] = {}
+    for offset, _, title in entries:
+        titles_at.setdefault(int(offset), set()).add(title)
+    assert len(titles_at) >= 3
+    for offset, titles in titles_at.items():
+        stream = bz2.BZ2Decompressor().decompress(data[offset:]).decode("utf-8")  # one stream only
+        assert titles <= {html.unescape(t) for t in re.findall(r"<title>(.*?)</title>", stream)}
+    assert sorted(int(page_id) for _, page_id, _ in entries) == sorted(page.id for page, _ in read_pages(TINY))
 
 
 def test_cli_writes_dump_and_truth(tmp_path: Path) -> None:

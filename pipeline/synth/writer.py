@@ -1,4 +1,5 @@
-"""MediaWiki export writer: bz2 multistream XML (schema 0.10) plus the streamed truth file.
+"""MediaWiki export writer: bz2 multistream XML (schema 0.10), its multistream index (as Wikimedia
+ships it: ``offset:page_id:title`` a line, bz2) and the streamed truth file.
 
 Entities are written in fixed chunks of CHUNK indices, each chunk its own bz2 stream (as in
 Wikimedia's `multistream` dumps). A chunk is a pure function of (seed, entity count, chunk
@@ -106,24 +107,37 @@ def page_xml(page: Page, seed: int) -> str:
     )
 
 
-def build_chunk(world: World, chunk: int) -> tuple[bytes, bytes, int, int, int]:
-    """(bz2 stream, truth lines, pages, entities, mentions) of entity indices in one chunk."""
+def index_path(output: Path) -> Path:
+    """`world.xml.bz2` -> `world-index.txt.bz2`, the name the pipeline looks for (as Wikimedia's
+    `X-multistream.xml.bz2` -> `X-multistream-index.txt.bz2`)."""
+    return output.with_name(output.name.removesuffix(".xml.bz2") + "-index.txt.bz2")
+
+
+def _index_entries(pages: list[Page]) -> list[tuple[int, str]]:
+    return [(p.page_id, p.title) for p in pages]
+
+
+def build_chunk(world: World, chunk: int) -> tuple[bytes, bytes, int, int, int, list[tuple[int, str]]]:
+    """(bz2 stream, truth lines, pages, entities, mentions, (page id, title) of its pages) of entity
+    indices in one chunk."""
     xml: list[str] = []
     truth: list[str] = []
+    entries: list[tuple[int, str]] = []
     pages = mentions = 0
     start, stop = chunk * CHUNK, min(world.entities, (chunk + 1) * CHUNK)
     for index in range(start, stop):
         chunk_pages, records = entity_pages(world, index)
         pages += len(chunk_pages)
+        entries += _index_entries(chunk_pages)
         xml += (page_xml(p, world.seed) for p in chunk_pages)
         for record in records:
             mentions += record["kind"] == "mention"
             truth.append(json.dumps(record, ensure_ascii=False))
     payload = bz2.compress("".join(xml).encode("utf-8"), 9)
-    return payload, ("\n".join(truth) + "\n").encode("utf-8"), pages, stop - start, mentions
+    return payload, ("\n".join(truth) + "\n").encode("utf-8"), pages, stop - start, mentions, entries
 
 
-def _build_chunk_job(args: tuple[int, int, int]) -> tuple[bytes, bytes, int, int, int]:
+def _build_chunk_job(args: tuple[int, int, int]) -> tuple[bytes, bytes, int, int, int, list[tuple[int, str]]]:
     seed, entities, chunk = args
     return build_chunk(World(seed, entities), chunk)
 
@@ -153,11 +167,18 @@ def generate(output: Path, entities: int, seed: int, workers: int = 1) -> Summar
     output.parent.mkdir(parents=True, exist_ok=True)
     truth = truth_path(output)
     pages = written_entities = mentions = 0
-    with output.open("wb") as dump, truth.open("wb") as answer:
+    with output.open("wb") as dump, truth.open("wb") as answer, \
+            bz2.open(index_path(output), "wt", encoding="utf-8") as index:
+
+        def indexed(entries: list[tuple[int, str]]) -> None:
+            index.writelines(f"{dump.tell()}:{page_id}:{title}\n" for page_id, title in entries)
+
         header = header_pages()
         pages += len(header)
+        indexed(_index_entries(header))
         dump.write(bz2.compress((siteinfo_xml() + "".join(page_xml(p, seed) for p in header)).encode("utf-8"), 9))
-        for payload, lines, n_pages, n_entities, n_mentions in _chunks(world, workers):
+        for payload, lines, n_pages, n_entities, n_mentions, entries in _chunks(world, workers):
+            indexed(entries)
             dump.write(payload)
             answer.write(lines)
             pages += n_pages
@@ -165,5 +186,6 @@ def generate(output: Path, entities: int, seed: int, workers: int = 1) -> Summar
             mentions += n_mentions
         footer = footer_pages(world)
         pages += len(footer)
+        indexed(_index_entries(footer))
         dump.write(bz2.compress(("".join(page_xml(p, seed) for p in footer) + "</mediawiki>\n").encode("utf-8"), 9))
     return Summary(output, truth, pages, written_entities, mentions)
