@@ -173,7 +173,11 @@ def _read_head(path: str, raw: BinaryIO, max_page_bytes: int, on_error: Callable
     decompressor, head = bz2.BZ2Decompressor(), bytearray()
     while len(head) <= max_page_bytes and (data := raw.read(1 << 16)):
         while data:
-            head += decompressor.decompress(data)
+            try:
+                head += decompressor.decompress(data)
+            except (OSError, EOFError) as err:
+                on_error(f"corrupt_compressed_data: {err}", 0)
+                return None
             data = decompressor.unused_data if decompressor.eof else b""
             if decompressor.eof:
                 decompressor = bz2.BZ2Decompressor()
@@ -202,6 +206,11 @@ def read_range(path: str, opener: Callable[[str], BinaryIO], max_page_bytes: int
             yield from (DumpEvent("error", e) for e in errors)
             return
     with opener(path) as raw:
+        raw.seek(start)
+        if raw.read(3) != b"BZh":
+            on_error("index_offset_is_not_a_bz2_stream", 0)
+            yield from (DumpEvent("error", e) for e in errors)
+            return
         raw.seek(start)
         stream = _decompressed(_Limited(raw, None if end is None else end - start), hashlib.sha256(), on_error)
         for event in _split_pages(path, stream, max_page_bytes, on_error, head):

@@ -89,3 +89,10 @@ def test_files_without_a_usable_index_are_read_whole(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert len(plan_reads(str(path), 1)) == 1
     assert "multistream index not usable" in caplog.text and "line 2" in caplog.text
+
+
+def test_an_index_offset_that_is_no_stream_start_is_an_error(tmp_path):
+    path = write_multistream(tmp_path, [Page(f"Page {i}", "Text.") for i in range(25)])
+    tasks = ranges_of(path, 1)
+    events = list(read_range(str(path), open_raw, MAX_PAGE, tasks[1].start + 7, tasks[1].end))
+    assert [(e.kind, e.value["reason"]) for e in events] == [("error", "index_offset_is_not_a_bz2_stream")]
