@@ -55,14 +55,7 @@ def theirs(dump: Path, workers: int, out: Path) -> list[str]:
             "--quiet", "-o", str(out), str(dump)]
 
 
-def pages_in(dump: Path, tmp: Path) -> int:
-    out = tmp / "count"
-    subprocess.run(ours(dump, 1, out), cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return json.loads((out / "manifest.json").read_text())["counts"]["pages_read"]
-
-
 def bench_dump(dump: Path, runs: int, tmp: Path) -> list[dict]:
-    pages = pages_in(dump, tmp)
     rows = []
     for workers in (1, 2):
         wall, cpu = {"ours": [], "wx": []}, {"ours": [], "wx": []}
@@ -72,6 +65,7 @@ def bench_dump(dump: Path, runs: int, tmp: Path) -> list[dict]:
                 seconds, cpu_seconds = timed(command)
                 wall[name].append(seconds)
                 cpu[name].append(cpu_seconds)
+        pages = json.loads((tmp / f"ours-{workers}-0" / "manifest.json").read_text())["counts"]["pages_read"]
         wall = {k: statistics.median(v) for k, v in wall.items()}
         cpu = {k: statistics.median(v) for k, v in cpu.items()}
         rows.append({"dump": dump.name, "pages": pages, "workers": workers,
