@@ -61,6 +61,7 @@ class KilmTokenizer:
                     self._to_token[i] = token_id
         self._index_of = self._to_index.tolist()  # list indexing beats numpy on short pieces
         self._memo: dict[str, list[int]] = {}
+        self._slicer = _slicing_tokenizer(tokenizer)
 
     # ---- construction ---------------------------------------------------------------------------
 
@@ -184,25 +185,27 @@ class KilmTokenizer:
 class EncodedText:
     """A text encoded once, and the ids of its pieces. Tokenizer models encode each pre-token on its
     own, so a piece that starts and ends where pre-tokens start (or at the text's ends) encodes to a
-    slice of the whole text's ids; other pieces are encoded on their own. A normalizer may look across
-    a cut, so under one every piece is encoded on its own. Either way :meth:`piece` equals
+    slice of the whole text's ids; other pieces are encoded on their own, and so is every piece where
+    slicing could differ (:func:`_slicing_tokenizer`). Either way :meth:`piece` equals
     ``tokenizer.encode(text[a:b])``; it saves a paragraph's windows from encoding it again."""
 
     def __init__(self, tokenizer: KilmTokenizer, text: str) -> None:
         self.tokenizer = tokenizer
         self.text = text
-        encoding = tokenizer.tokenizer.encode(text, add_special_tokens=False)
-        index_of = tokenizer._index_of
-        self.ids = [index_of[t] for t in encoding.ids]
         #: char offset where a pre-token starts → index of its first token
         self._token_at: dict[int, int] = {}
-        if tokenizer.tokenizer.normalizer is None:
-            previous = -1
-            for k, ((start, _), word) in enumerate(zip(encoding.offsets, encoding.word_ids)):
-                if word != previous:
-                    self._token_at.setdefault(start, k)
-                    previous = word
-            self._token_at[len(text)] = len(self.ids)
+        if tokenizer._slicer is None:
+            self.ids = tokenizer.encode(text)
+            return
+        encoding = tokenizer._slicer.encode(text, add_special_tokens=False)
+        index_of = tokenizer._index_of
+        self.ids = [index_of[t] for t in encoding.ids]
+        previous = -1
+        for k, ((start, _), word) in enumerate(zip(encoding.offsets, encoding.word_ids)):
+            if word != previous:
+                self._token_at.setdefault(start, k)
+                previous = word
+        self._token_at[len(text)] = len(self.ids)
 
     def piece(self, start: int, end: int) -> list[int]:
         """Dictionary indices of ``text[start:end]``."""
@@ -212,6 +215,36 @@ class EncodedText:
         if first is None or stop is None:
             return self.tokenizer.encode(self.text[start:end])
         return self.ids[first:stop]
+
+
+def _slicing_tokenizer(tokenizer: Tokenizer) -> Tokenizer | None:
+    """The tokenizer whose encoding :class:`EncodedText` may slice at pre-token starts, or None where a
+    piece encoded alone can differ from its slice: a normalizer (it may look across a cut), a prefix
+    space added to every encoded text (ByteLevel ``add_prefix_space``, Metaspace prepending ``▁``),
+    single-word added tokens. A post-processor is dropped (KILM never adds special tokens; it would
+    trim the offsets, moving pre-token starts past their spaces)."""
+    config = json.loads(tokenizer.to_str())
+    if config.get("normalizer") is not None or any(t.get("single_word") for t in config.get("added_tokens") or []):
+        return None
+
+    def adds_prefix(node) -> bool:
+        if isinstance(node, list):
+            return any(adds_prefix(n) for n in node)
+        if not isinstance(node, dict):
+            return False
+        if node.get("type") == "ByteLevel" and node.get("add_prefix_space"):
+            return True
+        if node.get("type") == "Metaspace" and (node.get("prepend_scheme", "never") != "never"
+                                                or node.get("add_prefix_space")):
+            return True
+        return any(adds_prefix(v) for v in node.values())
+
+    if adds_prefix(config.get("pre_tokenizer")):
+        return None
+    if config.get("post_processor") is None:
+        return tokenizer
+    config["post_processor"] = None
+    return Tokenizer.from_str(json.dumps(config))
 
 
 def _without_dummy_prefix(tokenizer: Tokenizer) -> Tokenizer:

@@ -30,6 +30,7 @@ _PAGE_CLOSE = b"</page>"
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.DOTALL)
 _TITLE = re.compile(rb"<title>(.*?)</title>", re.DOTALL)
 _HEADER_CLOSE = b"</mediawiki>"
+_SITEINFO_CLOSE = b"</siteinfo>"
 
 
 @dataclass(frozen=True)
@@ -51,14 +52,13 @@ class RawPage:
 
 @dataclass(frozen=True)
 class ReadTask:
-    """One unit of reading: a whole file (its checksum comes with it), a range of a multistream
-    file's bz2 streams, or the checksum of a file read in ranges."""
+    """One unit of reading: ``file`` (a whole file, its checksum with it), ``range`` (the bz2
+    streams of a multistream file in ``[start, end)``) or ``checksum`` (of a file read in ranges)."""
 
     path: str
+    kind: str = "file"
     start: int = 0
     end: int | None = None
-    ranged: bool = False
-    checksum_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,16 @@ def dead_letter(reason: str, file: str, offset: int, title: str | None = None, *
     return {"reason": reason, "file": file, "offset": offset, "title": title, **extra}
 
 
-def _decompressed(raw: BinaryIO, hasher, on_error: Callable[[str, int], None]) -> Iterator[bytes]:
-    """Decompress bz2 (multi-stream, as Wikimedia's multistream dumps), gzip or plain XML."""
+class _NoHash:
+    def update(self, data: bytes) -> None:
+        pass
+
+
+def _decompressed(
+    raw: BinaryIO, hasher, on_error: Callable[[str, int], None], consumed: int = 0
+) -> Iterator[bytes]:
+    """Decompress bz2 (multi-stream, as Wikimedia's multistream dumps), gzip or plain XML; damage is
+    reported at its compressed byte, counted from ``consumed`` (where ``raw`` stands in the file)."""
     first = raw.read(CHUNK_BYTES)
     hasher.update(first)
     if first.startswith(b"BZh"):
@@ -90,7 +98,7 @@ def _decompressed(raw: BinaryIO, hasher, on_error: Callable[[str, int], None]) -
             hasher.update(chunk)
             yield chunk
         return
-    decompressor, consumed, fed = make(), 0, False
+    decompressor, fed = make(), False
     chunk = first
     while chunk:
         data = chunk
@@ -115,9 +123,21 @@ def _decompressed(raw: BinaryIO, hasher, on_error: Callable[[str, int], None]) -
         on_error("truncated_compressed_stream", consumed)
 
 
+_MULTISTREAM_NAME = re.compile(r"(.*)\.xml(-p\d+p\d+)?\.bz2$")
+_NUMBERED_PART = re.compile(r"(.*-multistream)(\d+)$")
+
+
 def index_path(path: str) -> str | None:
-    """The multistream index Wikimedia ships beside ``X.xml.bz2`` (``X-index.txt.bz2``)."""
-    return path[: -len(".xml.bz2")] + "-index.txt.bz2" if path.endswith(".xml.bz2") else None
+    """The multistream index Wikimedia ships beside a dump: ``X.xml.bz2`` → ``X-index.txt.bz2``, and
+    for the split files ``X-multistream3.xml-p151574p311329.bz2`` →
+    ``X-multistream-index3.txt-p151574p311329.bz2``."""
+    match = _MULTISTREAM_NAME.match(path)
+    if match is None:
+        return None
+    stem, pages = match.group(1), match.group(2) or ""
+    numbered = _NUMBERED_PART.match(stem)
+    index = f"{numbered.group(1)}-index{numbered.group(2)}" if numbered else f"{stem}-index"
+    return f"{index}.txt{pages}.bz2"
 
 
 def stream_offsets(lines: Iterable[str]) -> list[int]:
@@ -139,8 +159,24 @@ def read_tasks(path: str, offsets: list[int], streams_per_read: int) -> list[Rea
     the end of the file (what follows the last indexed stream); plus the file's checksum."""
     starts = sorted({0, *offsets[streams_per_read::streams_per_read]})
     ends = [*starts[1:], None]
-    ranges = [ReadTask(path, start, end, ranged=True) for start, end in zip(starts, ends, strict=True)]
-    return [*ranges, ReadTask(path, checksum_only=True)]
+    ranges = [ReadTask(path, "range", start, end) for start, end in zip(starts, ends, strict=True)]
+    return [*ranges, ReadTask(path, "checksum")]
+
+
+#: a bz2 stream starts with "BZh", the block size digit and the block magic (pi in BCD)
+_BZ2_STREAM_START = re.compile(rb"BZh[1-9]\x31\x41\x59\x26\x53\x59")
+
+
+def check_stream_starts(raw: BinaryIO, starts: Iterable[int], size: int) -> str | None:
+    """Why an index does not fit its file (an offset past the end or not at a bz2 stream start: a
+    truncated download, or the index of another dump), or None."""
+    for start in starts:
+        if start >= size:
+            return f"offset {start} is past the end of the file ({size} bytes)"
+        raw.seek(start)
+        if not _BZ2_STREAM_START.match(raw.read(10)):
+            return f"offset {start} is not the start of a bz2 stream"
+    return None
 
 
 def checksum(path: str, opener: Callable[[str], BinaryIO]) -> dict:
@@ -167,61 +203,58 @@ class _Limited:
         return data
 
 
-def _read_head(path: str, raw: BinaryIO, max_page_bytes: int, on_error: Callable[[str, int], None]):
-    """(site, namespace map) from the siteinfo at the start of a bz2 file, decompressing no further
-    than the first ``<page>``."""
-    decompressor, head = bz2.BZ2Decompressor(), bytearray()
-    while len(head) <= max_page_bytes and (data := raw.read(1 << 16)):
-        while data:
-            try:
-                head += decompressor.decompress(data)
-            except (OSError, EOFError) as err:
-                on_error(f"corrupt_compressed_data: {err}", 0)
-                return None
-            data = decompressor.unused_data if decompressor.eof else b""
-            if decompressor.eof:
-                decompressor = bz2.BZ2Decompressor()
-            start = head.find(_PAGE_OPEN)
-            if start >= 0:
-                return _read_siteinfo(path, bytes(head[:start]), on_error)
-    on_error("no_siteinfo_before_first_page", 0)
-    return None
+def _read_head(path: str, raw: BinaryIO, max_page_bytes: int) -> tuple[Site, dict | None]:
+    """(site, namespace map) from the ``<siteinfo>`` at the start of a bz2 file (Wikimedia puts it in
+    a stream of its own). Damage there is reported by the range that starts at 0; the other ranges
+    read their pages with a default site."""
+    head = bytearray()
+    for chunk in _decompressed(raw, _NoHash(), lambda reason, offset: None):
+        head += chunk
+        end = head.find(_SITEINFO_CLOSE)
+        if end >= 0:
+            return _read_siteinfo(path, bytes(head[: end + len(_SITEINFO_CLOSE)]), lambda reason, offset: None)
+        if len(head) > max_page_bytes:
+            break
+    return Site(), None
 
 
 def read_range(path: str, opener: Callable[[str], BinaryIO], max_page_bytes: int, start: int,
                end: int | None) -> Iterator[DumpEvent]:
-    """The pages of a multistream file's bz2 streams in ``[start, end)`` (compressed bytes). Offsets
-    count decompressed bytes from ``start``, which pages, dead letters and errors carry as
-    ``stream_offset``; no ``input`` record (see :func:`checksum`)."""
+    """The pages of a multistream file's bz2 streams in ``[start, end)`` (compressed bytes). A page's
+    ``offset`` counts decompressed bytes from ``start``, which pages, dead letters and errors of a
+    range after the first carry as ``stream_offset`` (the first range reads like the whole file);
+    compressed-data damage is reported at its byte in the file. No ``input`` record: see
+    :func:`checksum`."""
+    located = {"stream_offset": start} if start else {}
     errors: list[dict] = []
 
     def on_error(reason: str, offset: int) -> None:
-        errors.append({"file": path, "offset": offset, "reason": reason, "stream_offset": start})
+        errors.append({"file": path, "offset": offset, "reason": reason, **located})
 
     head = None
-    if start > 0:
-        with opener(path) as raw:
-            head = _read_head(path, raw, max_page_bytes, on_error)
-        if head is None:
-            yield from (DumpEvent("error", e) for e in errors)
-            return
     with opener(path) as raw:
+        if start:
+            head = _read_head(path, raw, max_page_bytes)
         raw.seek(start)
         if raw.read(3) != b"BZh":
-            on_error("index_offset_is_not_a_bz2_stream", 0)
-            yield from (DumpEvent("error", e) for e in errors)
-            return
-        raw.seek(start)
-        stream = _decompressed(_Limited(raw, None if end is None else end - start), hashlib.sha256(), on_error)
-        for event in _split_pages(path, stream, max_page_bytes, on_error, head):
-            if event.kind == "page":
-                yield DumpEvent("page", replace(event.value, stream_offset=start)) if start else event
-            elif event.kind == "dead_letter":
-                yield DumpEvent("dead_letter", {**event.value, "stream_offset": start})
-            elif event.kind != "site" or start == 0:
-                yield event
+            on_error("not_a_bz2_stream_start", start)
+        else:
+            raw.seek(start)
+            stream = _decompressed(_Limited(raw, None if end is None else end - start), _NoHash(), on_error, start)
+            yield from _located_events(_split_pages(path, stream, max_page_bytes, on_error, head), located)
     for error in errors:
         yield DumpEvent("error", error)
+
+
+def _located_events(events: Iterator[DumpEvent], located: dict) -> Iterator[DumpEvent]:
+    """Pages and dead letters of a range with the range's ``stream_offset``."""
+    for event in events:
+        if event.kind == "page" and located:
+            yield DumpEvent("page", replace(event.value, **located))
+        elif event.kind == "dead_letter":
+            yield DumpEvent("dead_letter", {**event.value, **located})
+        else:
+            yield event
 
 
 def read_dump(path: str, opener: Callable[[str], BinaryIO], max_page_bytes: int) -> Iterator[DumpEvent]:
@@ -260,7 +293,8 @@ class _Window:
 
 
 def _split_pages(
-    path: str, stream: Iterator[bytes], max_page_bytes: int, on_error: Callable[[str, int], None], head=None
+    path: str, stream: Iterator[bytes], max_page_bytes: int, on_error: Callable[[str, int], None],
+    head: tuple[Site, dict | None] | None = None,
 ) -> Iterator[DumpEvent]:
     """Pages of a decompressed stream; ``head`` is the (site, namespace map) of a stream that starts
     after the file's siteinfo."""

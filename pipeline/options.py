@@ -30,24 +30,23 @@ def _fraction(value: str) -> float:
     return number
 
 
-def _count(value: str, least: int) -> int:
+def _count(value: str, least: int, kind: str) -> int:
     """argparse type for counts of at least ``least``; argparse names the option in its error."""
     try:
         number = int(value)
     except ValueError:
-        number = least - 1
+        raise argparse.ArgumentTypeError(f"expected {kind} integer, got {value!r}") from None
     if number < least:
-        raise argparse.ArgumentTypeError(f"expected {'a positive' if least else 'a non-negative'} integer, "
-                                         f"got {value!r}")
+        raise argparse.ArgumentTypeError(f"expected {kind} integer, got {value!r}")
     return number
 
 
 def _positive(value: str) -> int:
-    return _count(value, 1)
+    return _count(value, 1, "a positive")
 
 
 def _non_negative(value: str) -> int:
-    return _count(value, 0)
+    return _count(value, 0, "a non-negative")
 
 
 class KilmOptions(PipelineOptions):

@@ -26,8 +26,9 @@ class PageRules:
     description_sources: tuple[str, ...] = ("short_description", "wikidata", "lead_sentence")
 
 
-def _stream(page: RawPage) -> dict:
-    """Where a page read from a range of a multistream file sits (its offset counts from there)."""
+def _located(page: RawPage) -> dict:
+    """A page read from a range of a multistream file: the range's first stream, which its offset
+    counts from."""
     return {"stream_offset": page.stream_offset} if page.stream_offset else {}
 
 
@@ -47,7 +48,7 @@ def classify(page: RawPage, rules: PageRules) -> tuple[str, dict]:
                             "target": parsed.title if parsed.namespace == 0 else None}
     if not page.text.strip():
         return "dead_letter", dead_letter("empty_page", page.file, page.offset, page.title, page_id=page.page_id,
-                                          **_stream(page))
+                                          **_located(page))
     article = parse_article(page.text, rules.site, scope=rules.scope,
                             short_description_names=rules.short_description_names)
     lead = lead_sentence(article.paragraphs[0].text, rules.site.language) if article.paragraphs else ""
@@ -58,7 +59,7 @@ def classify(page: RawPage, rules: PageRules) -> tuple[str, dict]:
         "page_id": page.page_id,
         "file": page.file,
         "offset": page.offset,
-        **_stream(page),
+        **_located(page),
         "paragraphs": [
             {"index": p.index, "text": p.text, "in_lead": p.in_lead,
              "mentions": [{"start": m.start, "end": m.end, "surface": m.surface, "target": m.target}

@@ -114,7 +114,8 @@ def _manifest(parts: list, static: dict) -> bytes:
         found = counts.pop(section, {})
         manifest[section] = {split: found.get(split, 0) for split in SPLITS}
     manifest["statistics"] = {k: dict(sorted(v.items())) for k, v in sorted(counts.items())}
-    manifest["errors"] = sorted(errors, key=lambda e: (e["file"], e["offset"], e["reason"]))
+    manifest["errors"] = sorted(errors, key=lambda e: (e["file"], e.get("stream_offset", 0), e["offset"], e["reason"],
+                                                       json.dumps(e, sort_keys=True)))
     return (json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
 
 

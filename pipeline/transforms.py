@@ -27,7 +27,17 @@ from apache_beam.transforms.window import GlobalWindows
 from kilm import sequence as seq
 from kilm.indexed import write_indexed
 from kilm.tokenizer import EncodedText, KilmTokenizer
-from pipeline.dump import ReadTask, checksum, dead_letter, index_path, read_dump, read_range, read_tasks, stream_offsets
+from pipeline.dump import (
+    ReadTask,
+    check_stream_starts,
+    checksum,
+    dead_letter,
+    index_path,
+    read_dump,
+    read_range,
+    read_tasks,
+    stream_offsets,
+)
 from pipeline.examples import (
     SPLITS,
     SplitConfig,
@@ -74,17 +84,23 @@ def open_raw(path: str):
 def plan_reads(path: str, streams_per_read: int) -> list[ReadTask]:
     """One file → its read tasks: ranges of bz2 streams when Wikimedia's multistream index lies
     beside it (``X.xml.bz2`` + ``X-index.txt.bz2``), so that workers share one big file; else the
-    whole file. An index that cannot be read is logged and the file is read whole."""
+    whole file. An index that cannot be read or does not fit the file (every range start is checked:
+    a truncated download, another dump's index) is logged and the file is read whole."""
     index = index_path(path)
     if streams_per_read == 0 or index is None or not FileSystems.exists(index):
         return [ReadTask(path)]
     try:
         with FileSystems.open(index) as f:  # bz2 by its extension
             offsets = stream_offsets(line.decode("utf-8") for line in iter(f.readline, b""))
+        tasks = read_tasks(path, offsets, streams_per_read)
+        with open_raw(path) as raw:
+            size = raw.seek(0, 2)
+            mismatch = check_stream_starts(raw, (t.start for t in tasks if t.kind == "range" and t.start), size)
+        if mismatch:
+            raise ValueError(mismatch)
     except (OSError, ValueError, UnicodeDecodeError) as err:
         logging.warning("%s: multistream index not usable (%s); reading the file whole", index, err)
         return [ReadTask(path)]
-    tasks = read_tasks(path, offsets, streams_per_read)
     logging.info("%s: %d bz2 streams in %d read tasks (index %s)", path, len(offsets), len(tasks) - 1, index)
     return tasks
 
@@ -98,11 +114,11 @@ class _ReadDumpFn(_CountingDoFn):
         self.max_page_bytes = max_page_bytes
 
     def process(self, task: ReadTask):
-        if task.checksum_only:
+        if task.kind == "checksum":
             yield pvalue.TaggedOutput(self.INPUTS, checksum(task.path, open_raw))
             return
-        events = (read_range(task.path, open_raw, self.max_page_bytes, task.start, task.end) if task.ranged
-                  else read_dump(task.path, open_raw, self.max_page_bytes))
+        events = (read_range(task.path, open_raw, self.max_page_bytes, task.start, task.end)
+                  if task.kind == "range" else read_dump(task.path, open_raw, self.max_page_bytes))
         for event in events:
             if event.kind == "page":
                 yield event.value
@@ -177,7 +193,8 @@ class _DecideTitleFn(_CountingDoFn):
         for _, duplicate in items[1:]:
             yield pvalue.TaggedOutput(DEAD_LETTER, dead_letter(
                 "duplicate_title", duplicate["file"], duplicate.get("offset", -1), title,
-                page_id=duplicate["page_id"], kept_page_id=items[0][1]["page_id"]))
+                page_id=duplicate["page_id"], kept_page_id=items[0][1]["page_id"],
+                **{k: duplicate[k] for k in ("stream_offset",) if k in duplicate}))
             self.stat("outcomes", "dead_letter_duplicate_title")
         kind, record = items[0]
         if kind == "redirect":

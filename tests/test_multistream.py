@@ -18,10 +18,11 @@ from tests.dumps import Page, dump_xml
 MAX_PAGE = 1 << 20
 
 
-def write_multistream(tmp: Path, pages: list[Page], per_stream: int = 10, cut_last: bool = False) -> Path:
+def write_multistream(tmp: Path, pages: list[Page], per_stream: int = 10, cut_last: bool = False,
+                      xml: str | None = None) -> Path:
     """A bz2 of one stream for the siteinfo, then ``per_stream`` pages a stream, and its index;
     ``cut_last``: the download ends halfway through the last stream of pages."""
-    xml = dump_xml(pages)
+    xml = xml or dump_xml(pages)
     starts = [i for i in range(len(xml)) if xml.startswith("  <page>", i)]
     bounds = [0, *starts[::per_stream], xml.index("</mediawiki>"), len(xml)]
     streams = [bz2.compress(xml[a:b].encode()) for a, b in itertools.pairwise(bounds)]
@@ -43,7 +44,7 @@ def pages_of(events) -> list:
 def ranges_of(path: Path, streams_per_read: int) -> list:
     with bz2.open(index_path(str(path)), "rt", encoding="utf-8") as index:
         offsets = stream_offsets(index)
-    return [t for t in read_tasks(str(path), offsets, streams_per_read) if not t.checksum_only]
+    return [t for t in read_tasks(str(path), offsets, streams_per_read) if t.kind == "range"]
 
 
 @pytest.mark.parametrize("streams_per_read", [1, 3, 100])
@@ -63,15 +64,27 @@ def test_ranges_give_the_pages_of_the_whole_file(tmp_path, streams_per_read):
 
 
 def test_damage_inside_a_range_is_recorded_with_its_stream(tmp_path):
-    pages = [Page(f"Page {i}", f"'''Page {i}''' is about [[Page 0]]. " * 30) for i in range(30)]
+    pages = [Page(f"Page {i}", f"Page {i} is about [[Page 0]]. " * 30) for i in range(30)]
     path = write_multistream(tmp_path, pages, cut_last=True)
+    whole = list(read_dump(str(path), open_raw, MAX_PAGE))
     tasks = ranges_of(path, 1)
-    last = list(read_range(str(path), open_raw, MAX_PAGE, tasks[-1].start, tasks[-1].end))
-    errors = [e.value for e in last if e.kind == "error"]
-    assert errors and all(e["stream_offset"] == tasks[-1].start for e in errors)
-    assert "truncated_compressed_stream" in {e["reason"] for e in errors}
-    earlier = [p for t in tasks[:-1] for p in pages_of(read_range(str(path), open_raw, MAX_PAGE, t.start, t.end))]
-    assert [p.title for p in earlier] == [f"Page {i}" for i in range(20)]
+    ranged = [e for t in tasks for e in read_range(str(path), open_raw, MAX_PAGE, t.start, t.end)]
+    assert [p.title for p in pages_of(ranged)] == [p.title for p in pages_of(whole)] == [f"Page {i}" for i in range(20)]
+    truncated = [e.value for e in ranged if e.kind == "error" and e.value["reason"] == "truncated_compressed_stream"]
+    assert truncated == [{"file": str(path), "offset": path.stat().st_size, "reason": "truncated_compressed_stream",
+                          "stream_offset": tasks[-1].start}]  # compressed damage: its byte in the file
+
+
+def test_a_damaged_siteinfo_is_reported_once_not_by_every_range(tmp_path):
+    pages = [Page(f"Page {i}", "Text.") for i in range(30)]
+    xml = dump_xml(pages).replace("<namespaces>", "<namespaces><broken>", 1)
+    path = write_multistream(tmp_path, pages, xml=xml)
+    whole = list(read_dump(str(path), open_raw, MAX_PAGE))
+    ranged = [e for t in ranges_of(path, 1) for e in read_range(str(path), open_raw, MAX_PAGE, t.start, t.end)]
+    errors = [e.value for e in ranged if e.kind == "error"]
+    assert errors == [e.value for e in whole if e.kind == "error"]
+    assert len(errors) == 1 and errors[0]["reason"].startswith("malformed_siteinfo")
+    assert [p.title for p in pages_of(ranged)] == [p.title for p in pages_of(whole)]
 
 
 def test_index_lines_are_checked():
@@ -80,19 +93,45 @@ def test_index_lines_are_checked():
         stream_offsets(["597:10:A\n", "not an index line\n"])
 
 
-def test_files_without_a_usable_index_are_read_whole(tmp_path, caplog):
+@pytest.mark.parametrize(("dump", "index"), [
+    ("enwiki-20230501-pages-articles-multistream.xml.bz2", "enwiki-20230501-pages-articles-multistream-index.txt.bz2"),
+    ("enwiki-20230501-pages-articles-multistream3.xml-p151574p311329.bz2",
+     "enwiki-20230501-pages-articles-multistream-index3.txt-p151574p311329.bz2"),
+    ("gs://bucket/world.xml.bz2", "gs://bucket/world-index.txt.bz2"),
+    ("world.xml.gz", None),
+])
+def test_the_index_is_found_by_wikimedias_names(dump, index):
+    assert index_path(dump) == index
+
+
+def test_an_index_that_does_not_fit_the_file_is_not_used(tmp_path, caplog):
     pages = [Page(f"Page {i}", "Text.") for i in range(25)]
     path = write_multistream(tmp_path, pages)
-    assert len(plan_reads(str(path), 1)) == 3 + 1  # three ranges and the checksum
-    assert len(plan_reads(str(path), 0)) == 1
-    Path(index_path(str(path))).write_bytes(bz2.compress(b"597:1:A\nbroken\n"))
+    assert [t.kind for t in plan_reads(str(path), 1)] == ["range"] * 3 + ["checksum"]
+    assert [t.kind for t in plan_reads(str(path), 0)] == ["file"]
+    (tmp_path / "other").mkdir()
+    other = write_multistream(tmp_path / "other", [Page(f"Other {i}", "Longer text. " * 50) for i in range(25)])
+    Path(index_path(str(path))).write_bytes(Path(index_path(str(other))).read_bytes())  # another dump's index
     with caplog.at_level(logging.WARNING):
-        assert len(plan_reads(str(path), 1)) == 1
+        assert [t.kind for t in plan_reads(str(path), 1)] == ["file"]
+    assert "not the start of a bz2 stream" in caplog.text or "past the end of the file" in caplog.text
+    Path(index_path(str(path))).write_bytes(bz2.compress(b"597:1:A\nbroken\n"))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert [t.kind for t in plan_reads(str(path), 1)] == ["file"]
     assert "multistream index not usable" in caplog.text and "line 2" in caplog.text
 
 
-def test_an_index_offset_that_is_no_stream_start_is_an_error(tmp_path):
+def test_a_truncated_download_is_read_whole_with_its_damage_recorded(tmp_path, caplog):
+    path = write_multistream(tmp_path, [Page(f"Page {i}", "Some text. " * 40) for i in range(40)])
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with caplog.at_level(logging.WARNING):
+        assert [t.kind for t in plan_reads(str(path), 1)] == ["file"]
+    assert "past the end of the file" in caplog.text
+
+
+def test_a_range_that_does_not_start_a_bz2_stream_is_an_error(tmp_path):
     path = write_multistream(tmp_path, [Page(f"Page {i}", "Text.") for i in range(25)])
     tasks = ranges_of(path, 1)
     events = list(read_range(str(path), open_raw, MAX_PAGE, tasks[1].start + 7, tasks[1].end))
-    assert [(e.kind, e.value["reason"]) for e in events] == [("error", "index_offset_is_not_a_bz2_stream")]
+    assert [(e.kind, e.value["reason"]) for e in events] == [("error", "not_a_bz2_stream_start")]

@@ -118,3 +118,25 @@ def test_indexed_rows_roundtrip_with_fairseq(tmp_path):
     assert [r.tolist() for r in read_indexed(tmp_path / "train.source")] == rows
     with pytest.raises(ValueError, match="outside a vocabulary"):
         write_indexed(tmp_path / "bad", [[100]], vocab_size=100)
+
+
+@pytest.mark.parametrize("variant", ["roberta_post_processor", "prefix_space", "single_word_token"])
+def test_pieces_equal_each_piece_encoded_for_hugging_face_tokenizer_dirs(tmp_path, variant):
+    """HF BART directories trim offsets in their post-processor, some add a prefix space to every
+    text, some have single-word added tokens: slices must still equal the pieces encoded alone."""
+    from tokenizers import AddedToken, pre_tokenizers, processors
+
+    hf = KilmTokenizer.train_bpe(sorted(CORPUS * 20), vocab_size=400).tokenizer
+    if variant == "roberta_post_processor":
+        hf.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True)
+    elif variant == "prefix_space":
+        hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    else:
+        hf.add_tokens([AddedToken("Joker", single_word=True)])
+    hf.save(str(tmp_path / "tokenizer.json"))
+    tokenizer = KilmTokenizer.from_hf_dir(tmp_path)
+    for text in ["bar baz (qux), the Joker's plan", "aJoker Joker-like  Gotham"]:
+        whole = EncodedText(tokenizer, text)
+        for a in range(len(text) + 1):
+            for b in range(a, len(text) + 1):
+                assert whole.piece(a, b) == tokenizer.encode(text[a:b]), (a, b)
