@@ -10,6 +10,7 @@ runner's UI. DoFns tally them per bundle and emit ``(section, key, n)`` on their
 from __future__ import annotations
 
 import array
+import bz2
 import collections
 import gzip
 import json
@@ -90,8 +91,8 @@ def plan_reads(path: str, streams_per_read: int) -> list[ReadTask]:
     if streams_per_read == 0 or index is None or not FileSystems.exists(index):
         return [ReadTask(path)]
     try:
-        with FileSystems.open(index) as f:  # bz2 by its extension
-            offsets = stream_offsets(line.decode("utf-8") for line in iter(f.readline, b""))
+        with open_raw(index) as raw, bz2.open(raw, "rt", encoding="utf-8") as lines:  # enwiki's: ~24M lines
+            offsets = stream_offsets(lines)
         tasks = read_tasks(path, offsets, streams_per_read)
         with open_raw(path) as raw:
             size = raw.seek(0, 2)
