@@ -56,6 +56,7 @@ def theirs(dump: Path, workers: int, out: Path) -> list[str]:
 
 
 def bench_dump(dump: Path, runs: int, tmp: Path) -> list[dict]:
+    tmp = tmp / dump.name  # each dump's outputs apart
     rows = []
     for workers in (1, 2):
         wall, cpu = {"ours": [], "wx": []}, {"ours": [], "wx": []}
