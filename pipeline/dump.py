@@ -167,14 +167,18 @@ def read_tasks(path: str, offsets: list[int], streams_per_read: int) -> list[Rea
 _BZ2_STREAM_START = re.compile(rb"BZh[1-9]\x31\x41\x59\x26\x53\x59")
 
 
+def _at_stream_start(raw: BinaryIO, offset: int) -> bool:
+    raw.seek(offset)
+    return _BZ2_STREAM_START.match(raw.read(10)) is not None
+
+
 def check_stream_starts(raw: BinaryIO, starts: Iterable[int], size: int) -> str | None:
     """Why an index does not fit its file (an offset past the end or not at a bz2 stream start: a
     truncated download, or the index of another dump), or None."""
     for start in starts:
         if start >= size:
             return f"offset {start} is past the end of the file ({size} bytes)"
-        raw.seek(start)
-        if not _BZ2_STREAM_START.match(raw.read(10)):
+        if not _at_stream_start(raw, start):
             return f"offset {start} is not the start of a bz2 stream"
     return None
 
@@ -235,8 +239,7 @@ def read_range(path: str, opener: Callable[[str], BinaryIO], max_page_bytes: int
     with opener(path) as raw:
         if start:
             head = _read_head(path, raw, max_page_bytes)
-        raw.seek(start)
-        if raw.read(3) != b"BZh":
+        if not _at_stream_start(raw, start):
             on_error("not_a_bz2_stream_start", start)
         else:
             raw.seek(start)

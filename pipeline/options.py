@@ -35,8 +35,8 @@ def _count(value: str, least: int, kind: str) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {kind} integer, got {value!r}") from None
-    if number < least:
+        number = None
+    if number is None or number < least:
         raise argparse.ArgumentTypeError(f"expected {kind} integer, got {value!r}")
     return number
 

@@ -195,7 +195,7 @@ class _DecideTitleFn(_CountingDoFn):
             yield pvalue.TaggedOutput(DEAD_LETTER, dead_letter(
                 "duplicate_title", duplicate["file"], duplicate.get("offset", -1), title,
                 page_id=duplicate["page_id"], kept_page_id=items[0][1]["page_id"],
-                **{k: duplicate[k] for k in ("stream_offset",) if k in duplicate}))
+                **({"stream_offset": duplicate["stream_offset"]} if "stream_offset" in duplicate else {})))
             self.stat("outcomes", "dead_letter_duplicate_title")
         kind, record = items[0]
         if kind == "redirect":
