@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=150, help="updates per run (default: 150)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        data = args.data or build_corpus(Path(tmp) / "corpus", train=4000, valid=40, test=8) / "bin"
+        data = args.data or build_corpus(Path(tmp) / "corpus", entities=400) / "bin"
         longest = max(len(row) for row in read_indexed(data / "plain" / "train"))
         wps: dict[str, list[float]] = {"kilm": [], "base": []}
         for run in range(args.runs):

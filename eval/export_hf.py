@@ -24,10 +24,6 @@ from kilm.checkpoint import load_checkpoint
 from kilm.hf_convert import ConversionError, fairseq_to_hf
 from kilm.tokenizer import KilmTokenizer, TokenizerError
 
-#: (lstrip, rstrip) per special token: which neighbouring space the token absorbs (see module doc).
-_STRIP = {seq.ENT: (True, False), seq.ENT_END: (True, False), seq.DESC: (False, False),
-          seq.DESC_END: (True, False), seq.SEP: (True, False), seq.MASK: (True, True)}
-
 
 def hf_tokenizer_json(tokenizer: KilmTokenizer) -> dict[str, Any]:
     """The ``tokenizer.json`` of a fast tokenizer whose ids are ``tokenizer``'s dictionary indices."""
@@ -45,8 +41,8 @@ def hf_tokenizer_json(tokenizer: KilmTokenizer) -> dict[str, Any]:
     config["model"]["vocab"] = vocab
     config["model"]["unk_token"] = "<unk>"
     config["added_tokens"] = [
-        {"id": vocab[t], "content": t, "single_word": False, "lstrip": _STRIP.get(t, (False, False))[0],
-         "rstrip": _STRIP.get(t, (False, False))[1], "normalized": False, "special": True}
+        {"id": vocab[t], "content": t, "single_word": False, "lstrip": seq.HF_STRIP.get(t, (False, False))[0],
+         "rstrip": seq.HF_STRIP.get(t, (False, False))[1], "normalized": False, "special": True}
         for t in tokenizer.symbols if t in specials
     ]
     config["post_processor"] = {
@@ -75,7 +71,7 @@ def export(checkpoint_path: Path, data: Path, out: Path) -> Path:
     model = fairseq_to_hf(state, fairseq_model_args(checkpoint), mask_token_id=s.mask)
     model.generation_config = GenerationConfig(
         num_beams=4, no_repeat_ngram_size=0, length_penalty=1.0, early_stopping=True, max_new_tokens=64,
-        decoder_start_token_id=seq.EOS, bos_token_id=seq.BOS, pad_token_id=seq.PAD,
+        decoder_start_token_id=seq.DECODER_START, bos_token_id=seq.BOS, pad_token_id=seq.PAD,
         eos_token_id=[s.desc_end, seq.EOS], forced_bos_token_id=None, forced_eos_token_id=None)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out))

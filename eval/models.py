@@ -122,7 +122,7 @@ class KilmModel:
     @property
     def max_positions(self) -> int:
         """Longest ``<s> row`` the encoder takes (one position less with a language token)."""
-        return self.backend.max_positions - (self.language_id is not None)
+        return seq.row_limit(self.backend.max_positions, self.language_id)
 
     # ---- inputs ---------------------------------------------------------------------------------
 
@@ -133,18 +133,13 @@ class KilmModel:
             out[i, : len(r)] = torch.tensor(list(r), dtype=torch.long)
         return out.to(self.device)
 
-    @property
-    def _language(self) -> list[int]:
-        return [] if self.language_id is None else [self.language_id]
-
     def encode_sources(self, rows: Sequence[Sequence[int]]) -> Any:
         """Encoder states of ``<s> row`` (rows already end with ``</s>``), then the language token if any."""
-        return self.backend.encode(self._tensor([[seq.BOS, *r, *self._language] for r in rows]))
+        return self.backend.encode(self._tensor([seq.model_row(r, self.language_id) for r in rows]))
 
     def decoder_prefix(self, target_head: Sequence[int]) -> list[int]:
-        """Decoder input for a target that starts with ``target_head``: ``</s> <s> head`` (``[lang] <s>
-        head`` for mBART)."""
-        return [self.language_id if self.language_id is not None else seq.EOS, seq.BOS, *target_head]
+        """Decoder input for a target that starts with ``target_head`` (:func:`kilm.sequence.decoder_prefix`)."""
+        return seq.decoder_prefix(target_head, self.language_id)
 
     # ---- generation -----------------------------------------------------------------------------
 
@@ -154,7 +149,7 @@ class KilmModel:
         return BeamSettings(beam=beam, max_new_tokens=max_new_tokens, length_penalty=1.0, no_repeat_ngram_size=0,
                             stop_ids=(s.desc_end, seq.EOS),
                             banned_ids=(seq.BOS, seq.PAD, s.mask, s.ent, s.ent_end, s.desc,
-                                        *self._language))
+                                        *(() if self.language_id is None else (self.language_id,))))
 
     @torch.inference_mode()
     def generate(self, sources: Sequence[Sequence[int]], prefixes: Sequence[Sequence[int]], settings: BeamSettings,

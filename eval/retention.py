@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from eval.metrics import bootstrap_ci, weighted_mean
 from eval.models import KilmModel
+from kilm import sequence as seq
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,7 @@ class RetentionRecord:
 def run_retention(model: KilmModel, rows: Sequence[Sequence[int]], batch_size: int = 8,
                   settings: NoiseSettings = NoiseSettings(), progress: bool = True) -> list[RetentionRecord]:
     """Per paragraph: summed NLL of the clean target given its noised source (rows cut to the model)."""
-    limit = model.max_positions - 2  # <s> on both sides, the decoder's </s> (or language token) start
-    clean = [[*r[: min(len(r) - 1, limit - 1)], r[-1]] for r in rows]
+    clean = [seq.fit_plain_row(r, model.max_positions) for r in rows]
     noised = [infill_noise(r, model.tokenizer.special.mask, i, settings) for i, r in enumerate(clean)]
     records: list[RetentionRecord] = []
     batches = range(0, len(clean), batch_size)

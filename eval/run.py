@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kilm.manifest import ManifestError, language_token
+
 from eval import report
 from eval.data import (
     DataError,
@@ -32,7 +34,6 @@ from eval.models import ModelError, load_model
 from eval.probe import probe_metrics, run_probe
 from eval.retention import NoiseSettings, retention_metrics, run_retention
 from kilm.hf_convert import ConversionError
-from kilm.manifest import ManifestError, language_token
 from kilm.tokenizer import KilmTokenizer, TokenizerError
 
 TASKS = ("probe", "ed", "retention")

@@ -47,8 +47,8 @@ def write_indexed(prefix: str | Path, rows: Iterable[Sequence[int]], vocab_size:
     return len(rows)
 
 
-def read_indexed(prefix: str | Path) -> list[np.ndarray]:
-    """All rows of ``prefix.bin``/``.idx`` (for tests and inspection; fairseq reads them lazily)."""
+def _read_index(prefix: str | Path) -> tuple[np.dtype, np.ndarray, np.ndarray]:
+    """dtype, row sizes and byte offsets from ``prefix.idx``."""
     with open(f"{prefix}.idx", "rb") as index:
         if index.read(9) != _MAGIC:
             raise ValueError(f"{prefix}.idx: not a fairseq mmap index")
@@ -58,5 +58,16 @@ def read_indexed(prefix: str | Path) -> list[np.ndarray]:
         dtype = {v: k for k, v in _DTYPE_CODES.items()}[code]
         sizes = np.frombuffer(index.read(4 * count), dtype=np.int32)
         pointers = np.frombuffer(index.read(8 * count), dtype=np.int64)
+    return dtype, sizes, pointers
+
+
+def row_sizes(prefix: str | Path) -> np.ndarray:
+    """The length of every row, from ``prefix.idx`` alone (the data is not read)."""
+    return _read_index(prefix)[1]
+
+
+def read_indexed(prefix: str | Path) -> list[np.ndarray]:
+    """All rows of ``prefix.bin``/``.idx`` (for tests and inspection; fairseq reads them lazily)."""
+    dtype, sizes, pointers = _read_index(prefix)
     data = np.fromfile(f"{prefix}.bin", dtype=dtype)
     return [data[p // dtype.itemsize : p // dtype.itemsize + s].astype(np.int64) for p, s in zip(pointers, sizes)]

@@ -273,6 +273,12 @@ def decode_ids(ids: Sequence[int], decode: Callable[[list[int]], str], special: 
     return _render(pieces)
 
 
+#: (lstrip, rstrip) per special token: which neighbouring space a Hugging Face added token absorbs, so
+#: that the text form tokenizes to the ids :func:`encode_window` builds (the space before a mention is
+#: encoded with the mention; title and description are encoded after a space).
+HF_STRIP = {ENT: (True, False), ENT_END: (True, False), DESC: (False, False), DESC_END: (True, False),
+            SEP: (True, False), MASK: (True, True)}
+
 _SPECIAL_TEXT = {ENT: f"{ENT} ", ENT_END: f" {ENT_END}", DESC: f"{DESC} ", DESC_END: f" {DESC_END}",
                  SEP: f" {SEP} ", MASK: MASK}
 
@@ -291,3 +297,170 @@ def _render(pieces: list[str]) -> str:
         out.append(_SPECIAL_TEXT[special])
         out.append(text)
     return "".join(out)
+
+
+# --------------------------------------------------------------------------------------------------
+# Rows as the model reads them, and fitting text to the model's positions.
+# A binarized row is ids + ``</s>``. The model reads ``<s> row`` (``<s> row [lang]`` for mBART) on
+# both sides; the decoder input is the target shifted right: ``</s> <s> row[:-1]`` (``[lang] <s> ...``).
+# --------------------------------------------------------------------------------------------------
+
+
+def model_row(row: Sequence[int], language: int | None = None) -> list[int]:
+    """``<s> row`` (then the language token, for mBART): an encoder input or a decoder target."""
+    return [BOS, *row, *(() if language is None else (language,))]
+
+
+def added_positions(language: int | None = None) -> int:
+    """How many positions :func:`model_row` adds to a binarized row."""
+    return 1 + (language is not None)
+
+
+def row_limit(max_positions: int, language: object | None = None) -> int:
+    """The longest ``<s> row`` a model of ``max_positions`` takes (one position less for the language
+    token of mBART, which closes every row)."""
+    return max_positions - (language is not None)
+
+
+#: The first decoder input of a BART row (mBART's is the language token).
+DECODER_START = EOS
+
+
+def decoder_prefix(target_head: Sequence[int], language: int | None = None) -> list[int]:
+    """Decoder input for a target that starts with ``target_head``: ``</s> <s> head`` (``[lang] <s>
+    head`` for mBART), as fairseq shifts a target right."""
+    return [DECODER_START if language is None else language, BOS, *target_head]
+
+
+def row_positions(encoded: EncodedWindow, reserve: int | None = None) -> int:
+    """Positions a knowledge row needs (``<s>`` included). A training row needs its whole target; a
+    probe (``reserve``: tokens left for generation) needs its source, and its decoder prefix
+    ``</s> <s> head`` plus what it generates."""
+    if reserve is None:
+        return len(encoded.target) + 1
+    return max(len(encoded.source) + 1, encoded.span_start + 2 + reserve)
+
+
+def fit_plain_row(row: Sequence[int], limit: int) -> list[int]:
+    """A plain row (ending with ``</s>``) cut so that ``<s> row`` takes at most ``limit`` positions."""
+    return [*row[: min(len(row) - 1, limit - 2)], row[-1]]
+
+
+def span_bounds(target: Sequence[int], ids: SpecialIds) -> tuple[int, int] | None:
+    """``(start, end)`` of ``title <sep> description`` in a target (the first span), or ``None`` for a
+    plain row."""
+    target = list(target)
+    if ids.desc not in target:
+        return None
+    start = target.index(ids.desc) + 1
+    if ids.desc_end not in target[start:]:
+        raise ValueError("target has <ent_desc> without </ent_desc>")
+    return start, target.index(ids.desc_end, start)
+
+
+def strip_span_ids(target: Sequence[int], ids: SpecialIds) -> list[int]:
+    """The ids form of :func:`strip_knowledge`: a target without its knowledge spans (``<ent_desc>`` to
+    ``</ent_desc>``) and mention markers, i.e. the paragraph's own text as a plain row."""
+    out, inside = [], False
+    for i in target:
+        if i == ids.desc:
+            inside = True
+        elif i == ids.desc_end:
+            inside = False
+        elif not inside and i not in (ids.ent, ids.ent_end):
+            out.append(i)
+    return out
+
+
+def masks_span(source: Sequence[int], ids: SpecialIds) -> bool:
+    """Whether a source hides its knowledge span behind one ``<mask>`` right after ``<ent_desc>``."""
+    source = list(source)
+    return ids.desc in source and source.index(ids.desc) + 1 < len(source) and \
+        source[source.index(ids.desc) + 1] == ids.mask
+
+
+def word_window(text: str, start: int, end: int, radius: int) -> tuple[int, int]:
+    """``[ws, we)`` around ``text[start:end]``, reaching about ``radius`` characters out on each side
+    and cut at spaces (where the reach holds no space, the window stops at the mention)."""
+    ws = max(0, start - radius)
+    if ws > 0:
+        space = text.find(" ", ws, start)
+        ws = start if space < 0 else space + 1
+    we = min(len(text), end + radius)
+    if we < len(text):
+        space = text.rfind(" ", end, we)
+        we = end if space < 0 else space
+    return ws, we
+
+
+@dataclass(frozen=True)
+class FittedWindow:
+    """A window cut out of a longer one around its mention: ``text[start:end]`` of the original."""
+
+    window: Window
+    start: int
+    end: int
+    encoded: EncodedWindow
+
+
+def fit_window(window: Window, encode: EncodeFn, ids: SpecialIds, max_positions: int, *,
+               reserve: int | None = None, piece: PieceFn | None = None) -> FittedWindow | None:
+    """The widest cut of ``window`` around its mention whose :func:`row_positions` fit
+    ``max_positions`` (see :func:`row_limit`); the knowledge span is never cut. ``None`` when the
+    mention and span alone do not fit. The pipeline fits training rows (``reserve=None``), eval fits
+    probes. ``piece`` gives ids of the uncut text's pieces (:class:`kilm.tokenizer.EncodedText`)."""
+    text = window.text
+
+    def cut(ws: int, we: int) -> FittedWindow:
+        part = Window(text[ws:we], window.start - ws, window.end - ws, window.title, window.description)
+        whole = piece if (ws, we) == (0, len(text)) else None
+        return FittedWindow(part, ws, we, encode_window(part, encode, ids, piece=whole))
+
+    full = cut(0, len(text))
+    if row_positions(full.encoded, reserve) <= max_positions:
+        return full
+    lo, hi = 0, max(window.start, len(text) - window.end)
+    best = None
+    while lo <= hi:
+        radius = (lo + hi) // 2
+        fitted = cut(*word_window(text, window.start, window.end, radius))
+        if row_positions(fitted.encoded, reserve) <= max_positions:
+            best = fitted
+            lo = radius + 1
+        else:
+            hi = radius - 1
+    return best
+
+
+@dataclass(frozen=True)
+class PlainRow:
+    """A plain row (ids + ``</s>``) of ``text[start:end]``."""
+
+    start: int
+    end: int
+    row: list[int]
+
+
+def plain_rows(text: str, encode: EncodeFn, max_positions: int, ids: Sequence[int] | None = None) -> list[PlainRow]:
+    """A paragraph cut at spaces into plain rows whose ``<s> row`` fits ``max_positions``; each decodes
+    back to its ``text[start:end]``. ``ids``: the whole text's ids, where the caller has them."""
+    ids = encode(text) if ids is None else ids
+    if len(ids) + 2 <= max_positions:
+        return [PlainRow(0, len(text), [*ids, EOS])]
+    rows, start = [], 0
+    while start < len(text):
+        lo, hi, best = start + 1, len(text), None
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            end = mid if mid == len(text) else (text.rfind(" ", start, mid) if " " in text[start:mid] else mid)
+            end = max(end, start + 1)
+            piece = encode(text[start:end])
+            if len(piece) + 2 <= max_positions:
+                best = (end, piece)
+                lo = mid + 1
+            else:
+                hi = mid - 1
+        end, piece = best if best else (start + 1, encode(text[start : start + 1]))
+        rows.append(PlainRow(start, end, [*piece, EOS]))
+        start = end + 1 if end < len(text) and text[end] == " " else end
+    return rows

@@ -11,16 +11,19 @@ import contextlib
 import json
 import logging
 import sys
-from importlib import metadata
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from kilm import records
+from kilm import sequence as seq
 from kilm.tokenizer import KilmTokenizer, TokenizerError
-from pipeline import transforms as T
+from pipeline.binarize import Binarize, RowRules
+from pipeline.descriptions import ChooseDescriptions
 from pipeline.dump import read_dump
-from pipeline.examples import SPLITS, SplitConfig, stable_unit
+from pipeline.knowledge import BuildKnowledge
+from pipeline.manifest import WriteManifest, static_manifest
 from pipeline.options import (
     KilmOptions,
     OptionError,
@@ -29,12 +32,15 @@ from pipeline.options import (
     dump_language_token,
     language_tokens,
 )
-from pipeline.pages import PageRules
+from pipeline.outcomes import DEAD_LETTER, STATS
+from pipeline.parse import PageRules, ParsePages
+from pipeline.read import ReadPages, open_raw
+from pipeline.resolve import ResolveLinks, ResolveRedirects
+from pipeline.sinks import WriteJsonl
 from pipeline.site import Site
+from pipeline.splits import SPLITS, SplitConfig
+from pipeline.vocabulary import SaveTokenizer, TrainTokenizer
 
-FORMAT_VERSION = 1
-LICENSE = ("Text derived from Wikipedia is licensed CC BY-SA (https://creativecommons.org/licenses/by-sa/4.0/); "
-           "derived data keeps that license and needs attribution.")
 log = logging.getLogger("pipeline")
 
 
@@ -58,7 +64,7 @@ def expand_inputs(patterns: list[str]) -> list[str]:
 
 def read_site(path: str) -> Site | None:
     """The ``<siteinfo>`` of a dump (reads only its head); None if the file has no usable header."""
-    for event in read_dump(path, T.open_raw, max_page_bytes=64 << 20):
+    for event in read_dump(path, open_raw, max_page_bytes=64 << 20):
         if event.kind == "site":
             return event.value
         if event.kind in ("page", "dead_letter", "error", "input"):
@@ -89,49 +95,10 @@ def pretrained_tokenizer(options: KilmOptions) -> KilmTokenizer | None:
     return None
 
 
-def _manifest(parts: list, static: dict) -> bytes:
-    manifest = dict(static)
-    counts: dict[str, dict[str, int]] = {}
-    errors, inputs, tokenizer = [], [], {}
-    for part in parts:
-        kind = part[0]
-        if kind == "errors":
-            errors.append(part[1])
-        elif kind == "inputs":
-            inputs.append(part[1])
-        elif kind == "tokenizer":
-            tokenizer = part[1]
-        else:
-            section, key, n = part
-            counts.setdefault(section, {})[key] = counts.get(section, {}).get(key, 0) + n
-    outcomes = counts.pop("outcomes", {})
-    manifest["inputs"] = sorted(inputs, key=lambda i: i["path"])
-    manifest["tokenizer"] = {**static.get("tokenizer", {}), **tokenizer}
-    manifest["counts"] = {"pages_read": sum(outcomes.values()), "outcomes": dict(sorted(outcomes.items()))}
-    manifest["links"] = dict(sorted(counts.pop("links", {}).items()))
-    manifest["redirects"] = dict(sorted(counts.pop("redirects", {}).items()))
-    for section in ("examples", "sequences", "plain_sequences"):  # per split, zeros included
-        found = counts.pop(section, {})
-        manifest[section] = {split: found.get(split, 0) for split in SPLITS}
-    manifest["statistics"] = {k: dict(sorted(v.items())) for k, v in sorted(counts.items())}
-    manifest["errors"] = sorted(errors, key=lambda e: (e["file"], e.get("stream_offset", 0), e["offset"], e["reason"],
-                                                       json.dumps(e, sort_keys=True)))
-    return (json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
-
-
-def _versions() -> dict[str, str]:
-    versions = {"python": sys.version.split()[0]}
-    for package in ("apache-beam", "mwparserfromhell", "mwxml", "tokenizers", "sentencex"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "absent"
-    return versions
-
-
 def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[str], site: Site,
                    tokenizer: KilmTokenizer | None) -> None:
-    """The whole graph (also used by tests to build it with Dataflow options, without running)."""
+    """The whole graph, stage by stage (also used by tests to build it with Dataflow options, without
+    running)."""
     output = options.output
     splits = SplitConfig(options.valid_fraction, options.test_fraction, options.unseen_entity_fraction)
     rules = PageRules(
@@ -144,10 +111,10 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         site.normalize(n).casefold() for n in options.disambiguation_templates.split(",") if n.strip())
 
     read = (pipeline | "InputFiles" >> beam.Create(paths, reshuffle=False)  # ReadPages spreads the files
-            | "ReadPages" >> T.ReadPages(options.max_page_bytes, options.streams_per_read))
-    parsed = read["pages"] | "ParsePages" >> T.ParsePages(rules, disambiguation_templates)
+            | "ReadPages" >> ReadPages(options.max_page_bytes, options.streams_per_read))
+    parsed = read["pages"] | "ParsePages" >> ParsePages(rules, disambiguation_templates)
     languages = tuple(dict.fromkeys([site.language, *options.wikidata_fallback_languages.split(",")]))
-    described = parsed["articles"] | "ChooseDescriptions" >> T.ChooseDescriptions(
+    described = parsed["articles"] | "ChooseDescriptions" >> ChooseDescriptions(
         rules.description_sources, options.wikidata_descriptions, site, tuple(lang for lang in languages if lang))
     articles = described["articles"]
     page_index = (
@@ -157,96 +124,54 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         | "FlattenPageIndex" >> beam.Flatten()
     )
     redirects = ({"page_index": page_index, "redirects": parsed["redirects"]}
-                 | "ResolveRedirects" >> T.ResolveRedirects(options.max_redirect_hops))
+                 | "ResolveRedirects" >> ResolveRedirects(options.max_redirect_hops))
     links = {"articles": articles, "disambiguations": parsed["disambiguations"],
-             "aliases": redirects["aliases"]} | "ResolveLinks" >> T.ResolveLinks()
+             "aliases": redirects["aliases"]} | "ResolveLinks" >> ResolveLinks()
     knowledge = ({"articles": articles, "links": links["links"], "aliases": redirects["aliases"],
                   "disambiguation_aliases": links["disambiguation_aliases"]}
-                 | "BuildKnowledge" >> T.BuildKnowledge(splits, site.language))
+                 | "BuildKnowledge" >> BuildKnowledge(splits, site.language))
     examples = knowledge["examples"]
 
     if tokenizer is not None:
         tokenizer_json = pipeline | "PretrainedTokenizer" >> beam.Create([tokenizer.to_json()])
     else:
-        fraction, kind, vocab = options.tokenizer_sample_fraction, options.train_tokenizer, options.vocab_size
-        tokenizer_json = (
-            examples
-            | "TokenizerSample" >> beam.Filter(lambda e: stable_unit(e["id"], "tokenizer") < fraction)
-            | "SampleText" >> beam.Map(lambda e: e["text"])
-            | "CollectSample" >> beam.combiners.ToList()
-            | "TrainTokenizer" >> beam.Map(T.train_tokenizer, kind, vocab)
-        )
-    tokenizer_info = tokenizer_json | "SaveTokenizer" >> T.SaveTokenizer(output, options.num_shards)
+        tokenizer_json = examples | "Tokenizer" >> TrainTokenizer(
+            options.train_tokenizer, options.vocab_size, options.tokenizer_sample_fraction)
+    tokenizer_info = tokenizer_json | "SaveTokenizer" >> SaveTokenizer(output, options.num_shards)
 
     # mBART: the trainer appends the dump's language token to every row; --max-tokens counts it.
     language = dump_language_token(options, site.language, tokenizer.symbols if tokenizer else ())
-    binarized = {"examples": examples, "tokenizer": tokenizer_json} | "Binarize" >> T.Binarize(
-        output, splits, options.max_infills_per_paragraph, options.max_tokens - (language is not None),
-        options.plain_fraction, options.num_shards)
+    row_rules = RowRules(splits, options.max_infills_per_paragraph, seq.row_limit(options.max_tokens, language),
+                         options.plain_fraction, options.num_shards)
+    binarized = {"examples": examples, "tokenizer": tokenizer_json} | "Binarize" >> Binarize(output, row_rules)
 
     num_files = options.num_shards
-    _ = examples | "WriteExamples" >> T.WriteJsonl(
-        output, [f"examples/{s}" for s in SPLITS], num_files, lambda e: f"examples/{e['split']}",
-        lambda e: e["id"], lambda e: (e["page_id"], e["paragraph"]), project=T.public_example)
-    _ = knowledge["entities"] | "WriteEntities" >> T.WriteJsonl(
-        output, ["entities/entities"], num_files, lambda e: "entities/entities", lambda e: e["title"],
+    _ = examples | "WriteExamples" >> WriteJsonl(
+        output, [records.example_prefix(s) for s in SPLITS], num_files, lambda e: records.example_prefix(e["split"]),
+        lambda e: e["id"], lambda e: (e["page_id"], e["paragraph"]), project=records.example_record)
+    _ = knowledge["entities"] | "WriteEntities" >> WriteJsonl(
+        output, [records.ENTITY_PREFIX], num_files, lambda e: records.ENTITY_PREFIX, lambda e: e["title"],
         lambda e: e["title"])
-    _ = knowledge["aliases"] | "WriteAliases" >> T.WriteJsonl(
-        output, ["alias/alias"], num_files, lambda a: "alias/alias", lambda a: a["surface"], lambda a: a["surface"])
+    _ = knowledge["aliases"] | "WriteAliases" >> WriteJsonl(
+        output, [records.ALIAS_PREFIX], num_files, lambda a: records.ALIAS_PREFIX, lambda a: a["surface"],
+        lambda a: a["surface"])
     dead_letters = (
-        (read[T.DEAD_LETTER], parsed[T.DEAD_LETTER], redirects[T.DEAD_LETTER])
+        (read[DEAD_LETTER], parsed[DEAD_LETTER], redirects[DEAD_LETTER])
         | "FlattenDeadLetters" >> beam.Flatten()
     )
-    _ = dead_letters | "WriteDeadLetters" >> T.WriteJsonl(
-        output, ["dead_letter/dead_letter"], 1, lambda d: "dead_letter/dead_letter", lambda d: d["reason"],
+    _ = dead_letters | "WriteDeadLetters" >> WriteJsonl(
+        output, [records.DEAD_LETTER_PREFIX], 1, lambda d: records.DEAD_LETTER_PREFIX, lambda d: d["reason"],
         lambda d: (d["file"] or "", d["offset"], d.get("title") or "", d["reason"], json.dumps(d, sort_keys=True)))
 
-    static = {
-        "format_version": FORMAT_VERSION,
-        "options": _public_options(options),
-        "site": {"dbname": site.dbname, "language": site.language, "case": site.case},
-        "tokenizer": {"source": _tokenizer_source(options),
-                      "language_token": language},
-        "versions": _versions(),
-        "split": {"valid_fraction": splits.valid_fraction, "test_fraction": splits.test_fraction,
-                  "unseen_entity_fraction": splits.unseen_entity_fraction,
-                  "hash": "blake2b-64 of (salt, title); salts 'page', 'entity'",
-                  "plain_fraction": options.plain_fraction},
-        "license": LICENSE,
-    }
     _ = (
-        (read[T.STATS], parsed[T.STATS], described[T.STATS], redirects[T.STATS], links[T.STATS], knowledge[T.STATS],
-         binarized[T.STATS], binarized["counted"],
+        (read[STATS], parsed[STATS], described[STATS], redirects[STATS], links[STATS], knowledge[STATS],
+         binarized[STATS], binarized["counted"],
          read["errors"] | "TagErrors" >> beam.Map(lambda e: ("errors", e)),
          read["inputs"] | "TagInputs" >> beam.Map(lambda i: ("inputs", i)),
          tokenizer_info | "TagTokenizer" >> beam.Map(lambda t: ("tokenizer", t)))
         | "FlattenManifestParts" >> beam.Flatten()
-        | "CollectManifest" >> beam.combiners.ToList()
-        | "WriteManifest" >> beam.Map(
-            lambda parts: T._write_bytes(FileSystems.join(output, "manifest.json"), _manifest(parts, static)))
+        | "Manifest" >> WriteManifest(output, static_manifest(options, site, splits, language))
     )
-
-
-def _tokenizer_source(options: KilmOptions) -> str:
-    if options.bart_dir:
-        return f"bart-dir:{options.bart_dir}"
-    if options.hf_tokenizer:
-        return f"hf-tokenizer:{options.hf_tokenizer}"
-    if options.spm_model:
-        return f"spm-model:{options.spm_model}" + (f",dict:{options.dict}" if options.dict else "")
-    return f"trained-{options.train_tokenizer}:vocab={options.vocab_size}"
-
-
-def _public_options(options: KilmOptions) -> dict:
-    """Our options as run (Beam's runner options are not part of the data's identity)."""
-    ours = {}
-    parser = argparse.ArgumentParser(add_help=False)
-    KilmOptions._add_argparse_args(parser)
-    for action in parser._actions:
-        if action.dest != "help":
-            ours[action.dest] = getattr(options, action.dest, None)
-    ours["input"] = sorted(ours["input"] or [])
-    return ours
 
 
 def _unknown_flags(argv: list[str]) -> list[str]:

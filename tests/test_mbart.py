@@ -21,7 +21,7 @@ from kilm import sequence as seq
 from kilm.checkpoint import load_checkpoint, model_args
 from pipeline.run import main as pipeline_main
 from tests.dumps import Page, read_jsonl_dir, shared_dump, write_dump
-from tests.trainer_fixtures import build_mbart_standin, make_windows, make_world
+from tests.trainer_fixtures import build_mbart_standin, world_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGES = ("[en_XX]", "[uk_UA]")
@@ -63,7 +63,7 @@ def test_mbart_standin_continued_with_kilm_on_ukwiki(tmp_path: Path) -> None:
     first = tmp_path / "first"
     assert pipeline_main(["--input", str(dump), "--output", str(first), "--train-tokenizer"]) == 0
     ukrainian = sorted(e["text"] for e in read_jsonl_dir(first / "examples"))
-    english = [w.text for w in make_windows(make_world(), 200, seed=1)]
+    english = world_texts()
     standin = build_mbart_standin({"en_XX": english, "uk_UA": ukrainian}, tmp_path / "mbart.cc25",
                                   vocab_size=2000)
     original = load_checkpoint(standin / "model.pt")["model"]["encoder.embed_tokens.weight"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.dump import index_path, read_dump, read_range, read_tasks, stream_offsets
-from pipeline.transforms import open_raw, plan_reads
+from pipeline.read import open_raw, plan_reads
 from tests.dumps import Page, dump_xml
 
 MAX_PAGE = 1 << 20

@@ -140,3 +140,61 @@ def test_pieces_equal_each_piece_encoded_for_hugging_face_tokenizer_dirs(tmp_pat
         for a in range(len(text) + 1):
             for b in range(a, len(text) + 1):
                 assert whole.piece(a, b) == tokenizer.encode(text[a:b]), (a, b)
+
+
+# ---- rows as the model reads them ----------------------------------------------------------------
+
+
+def test_model_row_layout_and_decoder_prefix():
+    row = [7, 8, seq.EOS]
+    assert seq.model_row(row) == [seq.BOS, 7, 8, seq.EOS]
+    assert seq.model_row(row, language=99) == [seq.BOS, 7, 8, seq.EOS, 99]
+    assert [seq.added_positions(None), seq.added_positions(99)] == [1, 2]
+    assert [seq.row_limit(512, None), seq.row_limit(512, "[uk_UA]")] == [512, 511]
+    assert seq.decoder_prefix([7]) == [seq.EOS, seq.BOS, 7]
+    assert seq.decoder_prefix([7], language=99) == [99, seq.BOS, 7]
+    assert seq.fit_plain_row([5, 6, 7, 8, seq.EOS], 4) == [5, 6, seq.EOS]
+    assert seq.fit_plain_row([5, seq.EOS], 4) == [5, seq.EOS]
+
+
+def test_span_bounds_stripping_and_mask_check(tokenizer):
+    window = seq.Window("Later, the Joker's plan fails.", 11, 16, "Joker (character)", "Fictional villain")
+    encoded = tokenizer.encode_window(window)
+    assert seq.span_bounds(encoded.target, tokenizer.special) == (encoded.span_start, encoded.span_end)
+    assert seq.span_bounds(seq.model_row(encoded.target), tokenizer.special) == (encoded.span_start + 1,
+                                                                                 encoded.span_end + 1)
+    assert seq.span_bounds(tokenizer.encode_plain(window.text), tokenizer.special) is None
+    with pytest.raises(ValueError, match="without </ent_desc>"):
+        seq.span_bounds(encoded.target[: encoded.span_end], tokenizer.special)
+    assert tokenizer.decode(seq.strip_span_ids(encoded.target, tokenizer.special)) == window.text
+    assert seq.masks_span(encoded.source, tokenizer.special)
+    assert not seq.masks_span(encoded.target, tokenizer.special)
+
+
+@pytest.mark.parametrize("reserve", [None, 6])
+def test_fit_window_is_the_widest_cut_that_fits(tokenizer, reserve):
+    words = " ".join(f"w{i}" for i in range(200))
+    text = f"{words} the Joker {words}"
+    start = len(words) + 5
+    window = seq.Window(text, start, start + 5, "Joker (character)", "Fictional villain")
+    whole = EncodedText(tokenizer, text)
+    fitted = seq.fit_window(window, tokenizer.encode, tokenizer.special, 64, reserve=reserve, piece=whole.piece)
+    assert fitted.window.surface == "Joker" and text[fitted.start : fitted.end] == fitted.window.text
+    assert seq.row_positions(fitted.encoded, reserve) <= 64
+    assert fitted.encoded == tokenizer.encode_window(fitted.window)
+    wider = seq.word_window(text, start, start + 5, max(start - fitted.start, fitted.end - start - 5) + 8)
+    cut = seq.Window(text[wider[0] : wider[1]], start - wider[0], start + 5 - wider[0], window.title,
+                     window.description)
+    assert seq.row_positions(tokenizer.encode_window(cut), reserve) > 64, "a wider window would have fitted"
+    short = seq.Window("the Joker", 4, 9, window.title, window.description)
+    assert seq.fit_window(short, tokenizer.encode, tokenizer.special, 64, reserve=reserve).start == 0
+    assert seq.fit_window(window, tokenizer.encode, tokenizer.special, 8, reserve=reserve) is None
+
+
+def test_plain_rows_fit_and_decode_to_their_text(tokenizer):
+    text = " ".join(CORPUS[:2])
+    rows = seq.plain_rows(text, tokenizer.encode, 16)
+    assert len(rows) > 1 and all(len(r.row) + 1 <= 16 and r.row[-1] == seq.EOS for r in rows)
+    assert all(tokenizer.decode(r.row) == text[r.start : r.end] for r in rows)
+    assert " ".join(text[r.start : r.end] for r in rows) == text
+    assert seq.plain_rows(text, tokenizer.encode, 1000) == [seq.PlainRow(0, len(text), tokenizer.encode_plain(text))]

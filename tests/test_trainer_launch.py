@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import pytest
 import torch
 
 from kilm import sequence as seq
+from kilm.indexed import read_indexed
 from tests.trainer_fixtures import build_corpus
 from trainer.launch import TRAINER_DIR, make_plan, parse_args
 
@@ -29,43 +32,62 @@ def command(data: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return make_plan(opts, extra, env or {}).describe()
 
 
-def fairseq_args(data: Path, world: int, precision: str = "--bf16") -> str:
-    """The bart-base command after the launcher prefix (train rows 200 + 200, batch 8 x 128)."""
-    updates = 10 * 2  # 25 batches per shard: one update per shard and pass, whatever the world size
-    return (
-        f"{data}/shard0:{data}/shard1 --user-dir {TRAINER_DIR} --task kilm --criterion kilm_cross_entropy "
-        "--mask 0.3 --mask-random 0.0 --replace-length 1 --poisson-lambda 3.0 --arch bart_base "
-        "--optimizer adam --adam-betas '(0.9, 0.999)' --adam-eps 1e-08 --weight-decay 0.01 --clip-norm 1.0 "
-        "--lr 5e-05 --lr-scheduler polynomial_decay --end-learning-rate 0 --warmup-updates 0 "
-        f"--total-num-update {updates} --max-update {updates} --batch-size 8 --update-freq 128 "
-        "--required-batch-size-multiple 1 --skip-invalid-size-inputs-valid-test --num-workers 4 --seed 1 "
-        "--save-dir /runs/k --save-interval-updates 500 --keep-interval-updates 10 --no-epoch-checkpoints "
-        "--log-format json --log-interval 50 --tensorboard-logdir /runs/k/tensorboard "
-        f"{precision}" + (f" --distributed-world-size {world}" if world > 1 else "")
-    )
+def fairseq_read(data: Path, *args: str, env: dict[str, str] | None = None) -> tuple[list[str], argparse.Namespace]:
+    """The launcher part of a plan's command, and the rest as fairseq-train's own parser reads it."""
+    from fairseq import options
+
+    opts, extra = parse_args(["--data", str(data), "--save-dir", "/runs/k", *args])
+    argv = make_plan(opts, extra, env or {}).argv
+    at = argv.index("fairseq_cli.train") + 1
+    return argv[:at], options.parse_args_and_arch(options.get_training_parser(), argv[at:])
+
+
+def train_rows(data: Path) -> list[int]:
+    return [len(read_indexed(shard / "train.source")) for shard in sorted(data.glob("shard*"))]
+
+
+def check_bart_base(args: argparse.Namespace, data: Path, world: int, precision: str = "bf16") -> None:
+    """KILM's bart-base recipe (batch 8 x 128 per device, 10 passes of the shards' rows, lr 5e-5 with
+    no warmup, AdamW with weight decay 0.01), as fairseq reads the flags."""
+    batches = [math.ceil(rows / 8) for rows in train_rows(data)]
+    updates = 10 * sum(math.ceil(math.ceil(b / world) / 128) for b in batches)
+    assert args.data == f"{data}/shard0:{data}/shard1" and args.user_dir == str(TRAINER_DIR)
+    assert (args.task, args.criterion, args.arch) == ("kilm", "kilm_cross_entropy", "bart_base")
+    assert (args.mask, args.mask_random, args.replace_length, args.poisson_lambda) == (0.3, 0.0, 1, 3.0)
+    assert (args.optimizer, args.weight_decay, args.lr, args.warmup_updates) == ("adam", 0.01, [5e-05], 0)
+    assert ast.literal_eval(args.adam_betas) == (0.9, 0.999) and args.lr_scheduler == "polynomial_decay"
+    assert (args.batch_size, args.update_freq, args.seed) == (8, [128], 1)
+    assert args.max_update == args.total_num_update == updates
+    assert (args.save_dir, args.tensorboard_logdir) == ("/runs/k", "/runs/k/tensorboard")
+    assert args.no_epoch_checkpoints
+    assert (args.bf16, args.fp16) == (precision == "bf16", precision == "fp16")
+    assert args.distributed_world_size == world
 
 
 def test_one_gpu(data: Path) -> None:
-    assert command(data, "--preset", "bart-base", "--gpus", "1") == f"{PY} -m fairseq_cli.train {fairseq_args(data, 1)}"
+    launcher, args = fairseq_read(data, "--preset", "bart-base", "--gpus", "1")
+    assert launcher == [PY, "-m", "fairseq_cli.train"]
+    check_bart_base(args, data, 1)
 
 
 def test_eight_gpus_one_node(data: Path) -> None:
-    assert command(data, "--preset", "bart-base", "--gpus", "8") == (
-        f"{PY} -m torch.distributed.run --nnodes 1 --nproc-per-node 8 --standalone -m fairseq_cli.train "
-        + fairseq_args(data, 8)
-    )
+    launcher, args = fairseq_read(data, "--preset", "bart-base", "--gpus", "8")
+    assert launcher == [PY, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "8", "--standalone",
+                        "-m", "fairseq_cli.train"]
+    check_bart_base(args, data, 8)
 
 
 def test_two_nodes_of_eight_gpus(data: Path) -> None:
     env = {"MASTER_ADDR": "node001", "MASTER_PORT": "29400", "SLURM_JOB_ID": "4242"}
-    assert command(data, "--preset", "bart-base", "--gpus", "8", "--nodes", "2", "--precision", "fp16",
-                   env=env) == (
-        f"{PY} -m torch.distributed.run --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d "
-        "--rdzv-endpoint node001:29400 --rdzv-id 4242 -m fairseq_cli.train " + fairseq_args(data, 16, "--fp16")
-    )
+    launcher, args = fairseq_read(data, "--preset", "bart-base", "--gpus", "8", "--nodes", "2", "--precision", "fp16",
+                                  env=env)
+    assert launcher == [PY, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "8", "--rdzv-backend",
+                        "c10d", "--rdzv-endpoint", "node001:29400", "--rdzv-id", "4242", "-m", "fairseq_cli.train"]
+    check_bart_base(args, data, 16, "fp16")
     slurm = {"SLURM_LAUNCH_NODE_IPADDR": "10.0.0.1"}
-    assert "--rdzv-endpoint 10.0.0.1:29500 --rdzv-id kilm" in command(
-        data, "--preset", "bart-base", "--gpus", "8", "--nodes", "2", env=slurm)
+    launcher, _ = fairseq_read(data, "--preset", "bart-base", "--gpus", "8", "--nodes", "2", env=slurm)
+    assert launcher[launcher.index("--rdzv-endpoint") :][:4] == ["--rdzv-endpoint", "10.0.0.1:29500", "--rdzv-id",
+                                                                  "kilm"]
 
 
 def save_start(path: Path, **model: object) -> Path:

@@ -1,131 +1,57 @@
-"""A tiny binarized KILM corpus in the pipeline's output layout, for the trainer's tests and benchmark.
-
-The layout is the data contract (``OUT/tokenizer``, ``OUT/bin/shardK``, ``OUT/bin/plain``). When the
-pipeline lands, ``build_corpus`` becomes one call to ``python -m pipeline.run --train-tokenizer``.
-"""
+"""A tiny binarized KILM corpus, made by the real pipeline from a small generated world, for the
+trainer's tests and benchmark: ``OUT/tokenizer``, ``OUT/bin/shardK``, ``OUT/bin/plain``."""
 
 from __future__ import annotations
 
-import random
+import functools
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
+from kilm import records
 from kilm import sequence as seq
 from kilm.indexed import write_indexed
-from kilm.tokenizer import KilmTokenizer
+from tests.world_runs import copy_output, pipeline_output, world_dump
 
-_SYLLABLES = ("ka", "lor", "ven", "dra", "mi", "thos", "bel", "run", "sa", "quil", "or", "nem", "tav", "ix")
-_KINDS = (
-    ("river", "river in the {region} of {land}"),
-    ("town", "market town on the coast of {land}"),
-    ("person", "{land} painter and sculptor"),
-    ("company", "shipping company based in {land}"),
-    ("mountain", "volcano in the {region} of {land}"),
-)
-_REGIONS = ("north", "south", "east", "west", "highlands")
-_TEMPLATES = (
-    "Travellers from {a} often stop in {b} before the long road home.",
-    "In the old stories, {a} and {b} were rivals for many years.",
-    "The archive lists {a} next to {b} in its second volume.",
-    "A letter written in {b} mentions {a} twice.",
-    "Few maps show {a}, although it lies close to {b}.",
-)
+#: Entities of the default world: a few hundred knowledge rows, seconds to build.
+ENTITIES = 40
 
 
-@dataclass(frozen=True)
-class Entity:
-    title: str
-    description: str
+def corpus_options(num_shards: int = 2) -> tuple[str, ...]:
+    return ("--train-tokenizer", "--vocab-size", "600", "--num-shards", str(num_shards), "--max-tokens", "128",
+            "--plain-fraction", "0.2", "--text-scope", "article")
 
 
-def make_world(num_entities: int = 24, seed: int = 0) -> list[Entity]:
-    """Entities with made-up names and short descriptions (deterministic for a seed)."""
-    rng = random.Random(seed)
-    lands = ["".join(rng.choice(_SYLLABLES) for _ in range(2)).capitalize() for _ in range(4)]
-    entities: list[Entity] = []
-    names: set[str] = set()
-    while len(entities) < num_entities:
-        name = "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
-        if name in names:
-            continue
-        names.add(name)
-        kind, pattern = rng.choice(_KINDS)
-        description = pattern.format(region=rng.choice(_REGIONS), land=rng.choice(lands))
-        title = f"{name} ({kind})" if rng.random() < 0.3 else name
-        entities.append(Entity(title, description))
-    return entities
+def world_texts(entities: int = ENTITIES, seed: int = 0, split: str = "train") -> list[str]:
+    """The paragraphs of a world's pipeline run (sorted)."""
+    return sorted(e["text"] for e in records.read_examples(pipeline_output(entities, seed, *corpus_options()), split))
 
 
-def _surface(entity: Entity) -> str:
-    return entity.title.split(" (")[0]
+@functools.cache
+def _spm_dir(entities: int, seed: int) -> Path:
+    """A SentencePiece model trained on a world's train paragraphs, with its pieces as ``dict.txt``
+    (fairseq mBART's layout: language tokens and ``<mask>`` are added by the tasks)."""
+    from kilm.spm import from_spm_model, train_spm_model
+
+    directory = world_dump(entities, seed).parent / "spm"
+    directory.mkdir()
+    model = train_spm_model(world_texts(entities, seed), 600, directory / "sentence")
+    model.rename(directory / "sentence.bpe.model")
+    pieces = from_spm_model(directory / "sentence.bpe.model")
+    seq.write_dict(directory / "dict.txt", pieces.symbols[len(seq.FAIRSEQ_SPECIALS) : pieces.symbols.index(seq.MASK)])
+    return directory
 
 
-def make_windows(entities: list[Entity], count: int, seed: int) -> list[seq.Window]:
-    """Two-sentence paragraphs, each with one mention chosen for knowledge infilling."""
-    rng = random.Random(seed)
-    windows = []
-    for _ in range(count):
-        a, b, c = rng.sample(entities, 3)
-        first = rng.choice(_TEMPLATES)
-        second = rng.choice(_TEMPLATES).format(a=_surface(c), b=_surface(b))
-        head, tail = first.split("{a}")
-        head = head.format(b=_surface(b))
-        tail = tail.format(b=_surface(b))
-        text = f"{head}{_surface(a)}{tail} {second}"
-        windows.append(seq.Window(text, len(head), len(head) + len(_surface(a)), a.title, a.description))
-    return windows
-
-
-def build_corpus(
-    out: Path,
-    *,
-    num_shards: int = 2,
-    train: int = 400,
-    valid: int = 40,
-    test: int = 20,
-    plain_share: float = 0.2,
-    vocab_size: int = 600,
-    seed: int = 0,
-    language_tokens: tuple[str, ...] = (),
-) -> Path:
-    """Write ``out/tokenizer``, ``out/bin/shardK`` and ``out/bin/plain``; returns ``out``. With
-    ``language_tokens`` the dictionary is mBART's layout: they come before ``<mask>``."""
-    entities = make_world(seed=seed)
-    splits = {"train": train, "valid": valid, "test": test}
-    windows = {split: make_windows(entities, n, seed + i + 1) for i, (split, n) in enumerate(splits.items())}
-    texts = sorted({w.text for ws in windows.values() for w in ws} | {e.title for e in entities}
-                   | {e.description for e in entities})
-    tokenizer = KilmTokenizer.train_bpe(texts, vocab_size=vocab_size, min_frequency=1)
+def build_corpus(out: Path, *, num_shards: int = 2, entities: int = ENTITIES, seed: int = 0,
+                 language_tokens: tuple[str, ...] = ()) -> Path:
+    """The pipeline's output for a generated world, copied to ``out``; returns ``out``. With
+    ``language_tokens`` the tokenizer is an mBART-style SentencePiece model whose dictionary has them
+    before ``<mask>``."""
+    options = corpus_options(num_shards)
     if language_tokens:
-        base = tokenizer.symbols[len(seq.FAIRSEQ_SPECIALS) : tokenizer.symbols.index(seq.MASK)]
-        symbols = seq.build_dictionary_symbols(base, language_tokens=language_tokens)
-        tokenizer = KilmTokenizer(tokenizer.tokenizer, [*seq.FAIRSEQ_SPECIALS, *symbols], tokenizer.symbol_mode,
-                                  tokenizer.kind)
-    tokenizer.save(out / "tokenizer")
-    rng = random.Random(seed)
-    vocab = len(tokenizer)
-    shards = [out / "bin" / f"shard{k}" for k in range(num_shards)]
-    plain_dir = out / "bin" / "plain"
-    for directory in (*shards, plain_dir):
-        directory.mkdir(parents=True, exist_ok=True)
-        shutil.copy(out / "tokenizer" / "dict.txt", directory / "dict.txt")
-    for split, split_windows in windows.items():
-        pairs = []
-        for window in split_windows:
-            if rng.random() < plain_share:
-                row = tokenizer.encode_plain(window.text)
-                pairs.append((row, row))
-            else:
-                encoded = tokenizer.encode_window(window)
-                pairs.append((encoded.source, encoded.target))
-        targets = shards if split == "train" else shards[:1]
-        for k, directory in enumerate(targets):
-            part = pairs[k :: len(targets)]
-            write_indexed(directory / f"{split}.source", [s for s, _ in part], vocab)
-            write_indexed(directory / f"{split}.target", [t for _, t in part], vocab)
-        write_indexed(plain_dir / split, [tokenizer.encode_plain(w.text) for w in split_windows], vocab)
-    return out
+        spm = _spm_dir(entities, seed)
+        options = (*options[3:], "--spm-model", str(spm / "sentence.bpe.model"), "--dict", str(spm / "dict.txt"),
+                   "--language-tokens", ",".join(language_tokens), "--dump-language-token", language_tokens[0])
+    return copy_output(pipeline_output(entities, seed, *options), out)
 
 
 def build_base_data(corpus: Path, out: Path) -> Path:

@@ -30,7 +30,6 @@ import math
 import os
 import re
 import shlex
-import struct
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kilm import manifest
+from kilm import records
+from kilm.indexed import row_sizes as row_sizes_of
 
 TRAINER_DIR = Path(__file__).resolve().parent
 MODES = ("kilm", "base", "control")
@@ -168,10 +168,7 @@ def row_sizes(prefix: Path) -> np.ndarray:
     index = prefix.with_name(prefix.name + ".idx")
     if not index.is_file():
         raise LaunchError(f"missing {index}")
-    with open(index, "rb") as f:
-        header = f.read(26)
-    (count,) = struct.unpack("<Q", header[18:26])
-    return np.fromfile(index, dtype=np.int32, count=count, offset=26)
+    return row_sizes_of(prefix)
 
 
 def kilm_shards(data: Path) -> list[Path]:
@@ -299,8 +296,8 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     plain = opts.data / "plain"
     if opts.mode in ("kilm", "control"):
         try:
-            language = manifest.language_token(opts.data.parent)
-        except manifest.ManifestError as error:
+            language = records.language_token(opts.data.parent)
+        except records.RecordError as error:
             raise LaunchError(str(error)) from None
         check_kilm_dictionary(shards[0] / "dict.txt", language, extra)
         data, dictionary = ":".join(str(s) for s in shards), shards[0] / "dict.txt"

@@ -1,0 +1,143 @@
+"""Knowledge: examples (one record per paragraph, its mentions resolved), the entity table and the
+alias table (anchor counts from train pages only, redirect titles, disambiguation pages)."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import apache_beam as beam
+from apache_beam import pvalue
+
+from kilm.records import alias_record, entity_record
+from pipeline.outcomes import STATS, CountingDoFn
+from pipeline.splits import SplitConfig
+
+
+@dataclass(frozen=True)
+class Example:
+    """One paragraph: its record fields, the page's split, and each mention's description
+    (``knowledge``, parallel to ``mentions``; ``None`` where the entity has none)."""
+
+    record: dict
+    split: str
+    knowledge: list[str | None]
+
+    def as_element(self) -> dict:
+        """The element the pipeline carries (the record, plus ``split`` and ``knowledge``)."""
+        return {**self.record, "split": self.split, "knowledge": self.knowledge}
+
+
+def assemble_examples(article: dict, links: Iterable[tuple[int, int, str, str | None]], split: str
+                      ) -> Iterator[Example]:
+    """An article and its resolved links ``(paragraph, mention index, entity, description)`` → an
+    example per paragraph; unresolved mentions are left out (their text stays)."""
+    resolved = {(paragraph, index): (entity, description) for paragraph, index, entity, description in links}
+    for paragraph in article["paragraphs"]:
+        mentions, knowledge = [], []
+        for index, mention in enumerate(paragraph["mentions"]):
+            hit = resolved.get((paragraph["index"], index))
+            if hit is None:
+                continue
+            mentions.append({"start": mention["start"], "end": mention["end"], "surface": mention["surface"],
+                             "entity": hit[0]})
+            knowledge.append(hit[1])
+        record = {"id": f"{article['page_id']}-{paragraph['index']}", "page_id": article["page_id"],
+                  "page_title": article["title"], "paragraph": paragraph["index"], "text": paragraph["text"],
+                  "mentions": mentions}
+        yield Example(record, split, knowledge)
+
+
+def train_anchors(example: Example) -> list[tuple[str, str]]:
+    """``(surface, entity)`` of each mention that counts for the alias table: train pages only, so the
+    alias counts and the most-frequent-entity baseline never see held-out text."""
+    return [(m["surface"], m["entity"]) for m in example.record["mentions"]] if example.split == "train" else []
+
+
+def build_entity(title: str, page: dict, redirects: Iterable[str], anchors: Iterable[tuple[str, int]],
+                 splits: SplitConfig, language: str) -> dict:
+    """The entity record: its page's description, redirect titles, and anchor surfaces by count."""
+    source = page["description_source"]
+    return entity_record(
+        title, page["page_id"], page["description"], source,
+        page.get("wikidata_language") if source == "wikidata" else language,
+        sorted(redirects), sorted(anchors, key=lambda sc: (-sc[1], sc[0])), splits.entity_split(title))
+
+
+def build_alias(surface: str, candidates: Iterable[tuple[str, int]]) -> dict:
+    """The alias record: counts per entity summed (redirects and disambiguation pages add 0), most first."""
+    counts: dict[str, int] = {}
+    for entity, count in candidates:
+        counts[entity] = counts.get(entity, 0) + count
+    return alias_record(surface, sorted(counts.items(), key=lambda ec: (-ec[1], ec[0])))
+
+
+@beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
+class _AssembleExamplesFn(CountingDoFn):
+    ANCHORS = "anchors"
+
+    def __init__(self, splits: SplitConfig) -> None:
+        self.splits = splits
+
+    def process(self, element):
+        title, groups = element
+        pages = list(groups["page"])
+        if not pages:
+            return
+        split = self.splits.page_split(title)
+        for example in assemble_examples(pages[0], groups["links"], split):
+            for anchor in train_anchors(example):
+                yield pvalue.TaggedOutput(self.ANCHORS, anchor)
+            yield example.as_element()
+            self.stat("examples", split)
+        self.stat("pages_by_split", split)
+
+
+def _entity_of(joined: tuple[str, dict], splits: SplitConfig, language: str) -> Iterator[dict]:
+    title, groups = joined
+    for page in list(groups["page"])[:1]:
+        yield build_entity(title, page, groups["redirect"], groups["anchor"], splits, language)
+
+
+class BuildKnowledge(beam.PTransform):
+    """``{"articles", "links", "aliases", "disambiguation_aliases"}`` → ``{"examples", "entities",
+    "aliases", STATS}``."""
+
+    def __init__(self, splits: SplitConfig, language: str) -> None:
+        super().__init__()
+        self.splits = splits
+        self.language = language
+
+    def expand(self, inputs):
+        pages = inputs["articles"] | "PageByTitle" >> beam.Map(lambda a: (a["title"], a))
+        assembled = (
+            {"page": pages, "links": inputs["links"]}
+            | "JoinPageLinks" >> beam.CoGroupByKey()
+            | "AssembleExamples" >> beam.ParDo(_AssembleExamplesFn(self.splits)).with_outputs(
+                _AssembleExamplesFn.ANCHORS, STATS, main="examples")
+        )
+        anchor_counts = assembled[_AssembleExamplesFn.ANCHORS] | "CountAnchors" >> beam.combiners.Count.PerElement()
+        entity_pages = inputs["articles"] | "EntityInfo" >> beam.Map(
+            lambda a: (a["title"], {k: a.get(k) for k in ("page_id", "description", "description_source",
+                                                            "wikidata_language")}))
+        redirects_by_entity = inputs["aliases"] | "RedirectsByEntity" >> beam.Map(lambda kv: (kv[1][0], kv[0]))
+        anchors_by_entity = anchor_counts | "AnchorsByEntity" >> beam.Map(lambda kv: (kv[0][1], (kv[0][0], kv[1])))
+        entities = (
+            {"page": entity_pages, "redirect": redirects_by_entity, "anchor": anchors_by_entity}
+            | "JoinEntityParts" >> beam.CoGroupByKey()
+            | "EntityRecord" >> beam.FlatMap(_entity_of, self.splits, self.language)
+        )
+        alias_candidates = (
+            (anchor_counts | "AnchorCandidates" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1]))),
+             inputs["aliases"] | "RedirectCandidates" >> beam.Map(lambda kv: (kv[0], (kv[1][0], 0))),
+             inputs["disambiguation_aliases"] | "DisambiguationCandidates" >> beam.Map(
+                 lambda se: (se[0], (se[1], 0))))
+            | "FlattenCandidates" >> beam.Flatten()
+        )
+        aliases = (
+            alias_candidates
+            | "GroupBySurface" >> beam.GroupByKey()
+            | "AliasRecord" >> beam.Map(lambda kv: build_alias(*kv))
+        )
+        return {"examples": assembled.examples, "entities": entities, "aliases": aliases, STATS: assembled[STATS]}
