@@ -14,12 +14,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from kilm.manifest import language_token
-
 from eval.data import fit_window
 from eval.models import KilmModel, ModelError, load_model
 from eval.probe import decode_span
 from kilm import sequence as seq
+from kilm.records import language_token
 from kilm.tokenizer import KilmTokenizer
 
 _MARK_RE = re.compile(r"\[\[(.+?)\]\]")

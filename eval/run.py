@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kilm.manifest import ManifestError, language_token
-
 from eval import report
 from eval.data import (
     DataError,
@@ -34,6 +32,7 @@ from eval.models import ModelError, load_model
 from eval.probe import probe_metrics, run_probe
 from eval.retention import NoiseSettings, retention_metrics, run_retention
 from kilm.hf_convert import ConversionError
+from kilm.records import language_token
 from kilm.tokenizer import KilmTokenizer, TokenizerError
 
 TASKS = ("probe", "ed", "retention")
@@ -145,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         check_data_dir(args.data)
         args.out.mkdir(parents=True, exist_ok=True)
         models = evaluate(args, specs, tasks)
-    except (UsageError, DataError, ModelError, ConversionError, TokenizerError, ManifestError,
+    except (UsageError, DataError, ModelError, ConversionError, TokenizerError,
             FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
