@@ -78,7 +78,7 @@ class KilmOptions(PipelineOptions):
         group.add_argument("--vocab-size", type=_positive, default=8000,
                            help="vocabulary size of a tokenizer trained with --train-tokenizer")
         group.add_argument("--tokenizer-sample-fraction", type=_fraction,
-                           default=1.0, help="share of paragraphs (stable hash) a trained tokenizer sees")
+                           default=1.0, help="share of train paragraphs (stable hash) a trained tokenizer sees")
         group.add_argument("--max-tokens", type=_positive, default=512,
                            help="tokens per sequence, <s>, </s>, the knowledge span and mBART's language token "
                                 "included")

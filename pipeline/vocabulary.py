@@ -1,4 +1,4 @@
-"""The tokenizer: a pretrained one passed through, or one trained on a sample of the paragraphs;
+"""The tokenizer: a pretrained one passed through, or one trained on a sample of the train paragraphs;
 saved under ``tokenizer/`` with the ``dict.txt`` every ``bin/`` directory gets."""
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from pipeline.splits import stable_unit
 
 
 def in_tokenizer_sample(example: dict, fraction: float) -> bool:
-    """Whether an example's text trains the tokenizer: a stable ``fraction`` of the paragraphs."""
-    return stable_unit(example["id"], "tokenizer") < fraction
+    """Whether an example's text trains the tokenizer: a stable ``fraction`` of the train paragraphs,
+    so that held-out pages (an unseen entity's own page among them) never shape the vocabulary."""
+    return example["split"] == "train" and stable_unit(example["id"], "tokenizer") < fraction
 
 
 def train_tokenizer(texts: list[str], kind: str, vocab_size: int) -> str:
