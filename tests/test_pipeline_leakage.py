@@ -85,7 +85,7 @@ def test_alias_counts_and_most_frequent_entity_from_train_pages_only(out, entiti
 def test_tokenizer_trained_on_train_pages_only(out, examples, tmp_path):
     """The trained tokenizer is exactly the one its sample of train paragraphs gives."""
     fraction = json.loads((out / "manifest.json").read_text())["options"]["tokenizer_sample_fraction"]
-    sample = [e["text"] for e in examples["train"] if in_tokenizer_sample(e, fraction)]
+    sample = [e["text"] for e in examples["train"] if in_tokenizer_sample({**e, "split": "train"}, fraction)]
     assert 0 < len(sample) < len(examples["train"])
     KilmTokenizer.from_json(train_tokenizer(sample, "bpe", 600)).save(tmp_path)
     for name in ("tokenizer.json", "dict.txt"):

@@ -57,7 +57,7 @@ def check_bart_base(args: argparse.Namespace, data: Path, world: int, precision:
     assert (args.optimizer, args.weight_decay, args.lr, args.warmup_updates) == ("adam", 0.01, [5e-05], 0)
     assert ast.literal_eval(args.adam_betas) == (0.9, 0.999) and args.lr_scheduler == "polynomial_decay"
     assert (args.batch_size, args.update_freq, args.seed) == (8, [128], 1)
-    assert args.max_update == args.total_num_update == updates
+    assert args.max_update == int(args.total_num_update) == updates  # fairseq keeps the latter a string
     assert (args.save_dir, args.tensorboard_logdir) == ("/runs/k", "/runs/k/tensorboard")
     assert args.no_epoch_checkpoints
     assert (args.bf16, args.fp16) == (precision == "bf16", precision == "fp16")

@@ -188,7 +188,7 @@ def test_missing_split_and_dictionary_tokens_name_the_path(corpus: Path, tmp_pat
 def test_mbart_language_token_ends_both_sides_and_starts_the_decoder(tmp_path: Path) -> None:
     """mBART's convention: ``<s> ... </s> [uk_UA]`` on both sides, decoder input ``[uk_UA] <s> ...``; the
     noise never touches the language token and the knowledge span is still found."""
-    corpus = build_corpus(tmp_path / "mbart", num_shards=1, train=60, language_tokens=("[en_XX]", "[uk_UA]"))
+    corpus = build_corpus(tmp_path / "mbart", num_shards=1, language_tokens=("[en_XX]", "[uk_UA]"))
     task, _ = setup(f"{corpus}/bin/shard0", "--plain-share", "0", "--lang-token", "[uk_UA]")
     language = task.dictionary.index("[uk_UA]")
     assert language < task.special.mask
