@@ -1,4 +1,4 @@
-"""Tests of the synthetic world generator (pipeline.synth).
+"""Tests of the synthetic world generator (synth).
 
 The answer key is checked against an independent reference reading of the dump, written here
 with mwxml + mwparserfromhell and DESIGN.md's plain text rules; it shares no code with the
@@ -7,6 +7,7 @@ generator, so a bug on either side shows up as a mismatch.
 
 from __future__ import annotations
 
+import ast
 import bz2
 import collections
 import html
@@ -23,8 +24,8 @@ import mwparserfromhell
 import mwxml
 import pytest
 
-from pipeline.synth import DEFAULT_ENTITIES, generate, truth_path
-from pipeline.synth.writer import index_path
+from synth import DEFAULT_ENTITIES, generate, truth_path
+from synth.writer import index_path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -212,7 +213,7 @@ def test_multistream_index_points_at_each_pages_stream() -> None:
 
 def test_cli_writes_dump_and_truth(tmp_path: Path) -> None:
     out = tmp_path / "cli.xml.bz2"
-    subprocess.run([sys.executable, "-m", "pipeline.synth", "--entities", "40", "--seed", "1", "--output", str(out)],
+    subprocess.run([sys.executable, "-m", "synth", "--entities", "40", "--seed", "1", "--output", str(out)],
                    cwd=ROOT, check=True, capture_output=True)
     assert out.exists() and (tmp_path / "cli.truth.jsonl").exists()
     assert 600 <= DEFAULT_ENTITIES <= 1000
@@ -331,7 +332,7 @@ def test_wikiextractor_extracts_articles(world: Path, tmp_path: Path) -> None:
 
 def _peak_rss_kib(entities: int, out: Path) -> int:
     code = ("import resource, subprocess, sys; "
-            f"subprocess.run([sys.executable, '-m', 'pipeline.synth', '--entities', '{entities}', "
+            f"subprocess.run([sys.executable, '-m', 'synth', '--entities', '{entities}', "
             f"'--output', {str(out)!r}], check=True); "
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
@@ -344,6 +345,36 @@ def test_memory_is_bounded(tmp_path: Path) -> None:
     assert large < small + 40 * 1024, (small, large)  # 10x the entities, < 40 MiB more
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+FORBIDDEN_PACKAGES = ("pipeline", "trainer", "eval", "kilm", "demo")
+
+
+def _imported_modules(path: Path) -> list[str]:
+    """Absolute module names a file imports (relative imports stay inside the package)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
+def test_generator_imports_no_pipeline_trainer_eval_or_kilm_code() -> None:
+    """The oracle must not share code with what it checks: every synth/*.py, imports read by ast."""
+    files = sorted((ROOT / "synth").glob("*.py"))
+    assert files
+    offending = [(f.name, name) for f in files for name in _imported_modules(f)
+                 if name.split(".")[0] in FORBIDDEN_PACKAGES]
+    assert not offending, offending
+
+
+def test_import_inspection_sees_forbidden_imports(tmp_path: Path) -> None:
+    source = tmp_path / "x.py"
+    source.write_text("import os\nfrom pipeline.run import main\nimport eval.metrics as m\nfrom . import world\n")
+    assert [n for n in _imported_modules(source) if n.split(".")[0] in FORBIDDEN_PACKAGES] == [
+        "pipeline.run", "eval.metrics"]
 
 
 def test_html_entities_decode_like_the_rules() -> None:

@@ -13,7 +13,7 @@ import functools
 import math
 from dataclasses import dataclass, field
 
-from pipeline.synth.names import demonym, given_name, make_coder, rng, stable_int
+from synth.names import demonym, given_name, make_coder, rng, stable_int
 
 BLOCK = 16
 COUNTRY_EVERY = 4  # one country per 4 blocks: about 13 cities per country

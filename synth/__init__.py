@@ -1,6 +1,6 @@
 """Synthetic world generator: a fictional MediaWiki export plus its exact answer key.
 
-`python -m pipeline.synth --entities N --seed S --output world.xml.bz2` writes the dump (bz2
+`python -m synth --entities N --seed S --output world.xml.bz2` writes the dump (bz2
 multistream, schema 0.10) and `world.truth.jsonl` next to it, one JSON object a line, in page order:
 
 - `{"kind": "entity", "title", "page_id", "type", "attributes", "description", "description_source",
@@ -14,7 +14,7 @@ Everything is computed from the pieces the generator composed (see text.py), nev
 output. It is the embedded default corpus and the test oracle of the pipeline.
 """
 
-from pipeline.synth.writer import Summary, generate, truth_path
+from synth.writer import Summary, generate, truth_path
 
 __all__ = ["DEFAULT_ENTITIES", "Summary", "generate", "truth_path"]
 

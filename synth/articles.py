@@ -12,9 +12,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from pipeline.synth.names import rng
-from pipeline.synth.text import Block, Mention, Piece, entity_ref, hidden, newline, render_plain, text
-from pipeline.synth.world import (
+from synth.names import rng
+from synth.text import Block, Mention, Piece, entity_ref, hidden, newline, render_plain, text
+from synth.world import (
     LANG_CODES,
     Entity,
     World,

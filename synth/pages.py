@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pipeline.synth.articles import Article, compose_article
-from pipeline.synth.names import rng
-from pipeline.synth.world import BLOCK, Entity, Group, World, block_groups, demonym_of, entity
+from synth.articles import Article, compose_article
+from synth.names import rng
+from synth.world import BLOCK, Entity, Group, World, block_groups, demonym_of, entity
 
 FIRST_ID = 100
 SLOTS = 10  # page-id slots per entity index
