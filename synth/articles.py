@@ -7,11 +7,12 @@ the same pieces that make the wikitext (see text.py), never from parsing the res
 Where knowledge lives: the first paragraph states the subject's facts (its description) and links
 only its country; the following lead paragraphs state relations, one short paragraph each, and
 carry every other mention, each beside a related entity (the cue that tells shared names apart).
-`_guard` then unlinks any mention whose paragraph still holds one of its leaks (see `leaks`).
+`Composer.guard` then unlinks any mention whose paragraph still holds one of its leaks (see `leaks`).
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import unicodedata
@@ -92,21 +93,23 @@ class Article:
     description: str
     description_source: str
     paragraphs: tuple[Paragraph, ...]
-    unlinked: int  # mentions `_guard` turned into plain text
+    unlinked: int  # mentions `Composer.guard` turned into plain text
 
 
-def leaks(world: World, target: Entity, surface: str) -> set[str]:
+@functools.lru_cache(maxsize=1 << 14)
+def leaks(world: World, index: int, surface: str) -> frozenset[str]:
     """Strings whose presence near a mention of `target` written as `surface` would tell a reader who
     knows nothing what knowledge should tell: the facts of the target and of every entity sharing the
     surface, and the words of their titles that the surface lacks (a country, a year, a given name)."""
+    target = entity(world, index)
     found: set[str] = set()
-    members = target.group.members if target.shared(surface) else (target.index,)
+    members = target.group.members if target.shared(surface) else (index,)
     shown = {w.casefold() for w in _WORDS.findall(surface)}
     for index in members:
         e = entity(world, index)
         found.update(e.facts.values())
         found.update(w for w in _WORDS.findall(e.title) if w.casefold() not in shown | GENERIC_TITLE_WORDS)
-    return found
+    return frozenset(phrase(f) for f in found)
 
 
 def phrase(value: str) -> str:
@@ -120,11 +123,10 @@ def phrases(text_: str, longest: int = 4) -> set[str]:
     return {" ".join(words[i:i + n]) for n in range(1, longest + 1) for i in range(len(words) - n + 1)}
 
 
-def leaked(text_: str, strings: set[str]) -> bool:
-    """Whether any of `strings` occurs in `text_` as whole words, ignoring case (the rule that tests
-    and bench/world_baselines.py check too)."""
-    present = phrases(text_)
-    return any(phrase(s) in present for s in strings)
+def leaked(text_: str, strings: frozenset[str]) -> bool:
+    """Whether any of `strings` (as `phrase` writes them) occurs in `text_` as whole words, ignoring
+    case (the rule that tests and bench/world_baselines.py check too)."""
+    return not strings.isdisjoint(phrases(text_))
 
 
 @dataclass
@@ -232,14 +234,14 @@ class Composer:
         Unlinking keeps the plain text as it is, so one pass settles the whole paragraph.
         """
         plain, mentions = render_plain(pieces)
+        present = phrases(plain)
         at = iter(mentions)
         guarded = []
         for piece in pieces:
             if piece.entity is not None:
                 m = next(at)
-                rest = plain[:m.start] + " " + plain[m.end:]
-                target = self.linked[piece.entity]
-                if leaked(rest, leaks(self.world, target, m.surface)):
+                found = leaks(self.world, self.linked[piece.entity].index, m.surface)
+                if not found.isdisjoint(present) and leaked(plain[:m.start] + " | " + plain[m.end:], found):
                     self.unlinked += 1
                     piece = text(m.surface)
             guarded.append(piece)

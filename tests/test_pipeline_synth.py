@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.world_baselines import cue_word_choice, fact_near, measure, overlap_choice, qualifier
 from pipeline.run import main
 from tests.dumps import read_jsonl_dir
 
@@ -73,3 +74,29 @@ def test_reading_in_stream_ranges_changes_no_output(recovered, tmp_path, streams
         manifest["options"].pop("streams_per_read")
         manifest["options"].pop("output")
     assert manifests[0] == manifests[1]
+
+
+def test_a_reader_who_knows_nothing_scores_low(recovered):
+    """bench/world_baselines.py on the pipeline's own test items: copying the mention rarely gives the
+    title, no fact stands near a mention, and neither context words nor the word before a mention
+    beat the most frequent entity by more than 10 points."""
+    out, _ = recovered
+    result = measure(out, TINY_WORLD.with_name("tiny_world.truth.jsonl"))
+    assert result.probe_n_seen >= 50 and result.probe_title_em_copy_seen <= 30
+    assert result.mentions > 1000 and result.mentions_fact_within_12_words == 0
+    assert result.ed_n >= 20 and result.ed_mfe <= 60
+    assert max(result.ed_context_overlap, result.ed_cue_word) <= result.ed_mfe + 10
+
+
+def test_baseline_rules_on_hand_made_items():
+    truth = {"Mora, Velor": {"description": "Velorian market town founded in 1123"},
+             "Mora, Kalosa": {"description": "Kalosan port city founded in 1310"}}
+    candidates = ("Mora, Velor", "Mora, Kalosa")
+    assert overlap_choice("a port near Mora", candidates, truth) == "Mora, Kalosa"
+    assert overlap_choice("a town near Mora", candidates, truth) == "Mora, Velor"  # tie: the first (MFE)
+    assert qualifier("Nightfall (1931 film)") == {"1931", "film"} and qualifier("Mora, Kalosa") == {"kalosa"}
+    assert cue_word_choice("Visitors of Kalosa ", candidates) == "Mora, Kalosa"
+    assert cue_word_choice("Visitors of ", candidates) == "Mora, Velor"
+    text = "Varin grew up in Mora. Kelo Varin (1890–1950) was a poet from the city of Mora."
+    assert not fact_near(text, 0, 5, ["1890", "poet"])  # other sentence
+    assert fact_near(text, 74, 78, ["poet"]) and not fact_near(text, 74, 78, ["poet"], window=2)
