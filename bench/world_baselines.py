@@ -9,6 +9,8 @@ knowledge-free baselines on the items eval scores (eval.data's probe and ED item
 - ED (test mentions whose surface has >= 2 train alias candidates, gold among them): item count,
   most-frequent entity, bag of context words vs each candidate's title + description, and the
   word just before the mention vs each candidate title's qualifier (ties and misses: the MFE);
+- for scale, a reader that does know the training text: each candidate scored by the context words
+  (idf-weighted) that occur in train paragraphs mentioning it or on its own train page;
 - leaks (all splits): the share of mentions whose sentence holds one of the entity's description
   facts (attribute strings its description states) within 12 words.
 
@@ -21,7 +23,9 @@ knowledge-free baselines on the items eval scores (eval.data's probe and ED item
 from __future__ import annotations
 
 import argparse
+import collections
 import json
+import math
 import re
 import sys
 from dataclasses import asdict, dataclass
@@ -50,6 +54,7 @@ class Baselines:
     ed_mfe: float
     ed_context_overlap: float
     ed_cue_word: float
+    ed_train_text_reader: float
     mentions: int
     mentions_fact_within_12_words: float
 
@@ -96,6 +101,28 @@ def cue_word_choice(left: str, candidates: tuple[str, ...]) -> str:
     return candidates[0]
 
 
+class TrainTextReader:
+    """Word bags of the train split per entity (paragraphs that mention it, paragraphs of its page)."""
+
+    def __init__(self, data: Path) -> None:
+        self.bags: dict[str, set[str]] = collections.defaultdict(set)
+        self.document_frequency: collections.Counter[str] = collections.Counter()
+        self.paragraphs = 0
+        for record in load_examples(data, "train"):
+            words = set(tokens(record["text"]))
+            self.paragraphs += 1
+            self.document_frequency.update(words)
+            for title in {record["page_title"], *(m["entity"] for m in record["mentions"])}:
+                self.bags[title] |= words
+
+    def choose(self, context: str, candidates: tuple[str, ...]) -> str:
+        """The candidate whose train text shares the most (idf-weighted) context words; ties: the first."""
+        words = set(tokens(context))
+        scores = [sum(math.log(self.paragraphs / self.document_frequency[w]) for w in words & self.bags[c])
+                  for c in candidates]
+        return candidates[scores.index(max(scores))]
+
+
 def fact_near(text: str, start: int, end: int, facts: list[str], window: int = FACT_WINDOW) -> bool:
     """Whether a fact stands within `window` words of the mention [start, end) in its sentence."""
     sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
@@ -118,6 +145,9 @@ def measure(data: Path, truth_path: Path) -> Baselines:
     overlap = [overlap_choice(item.text[:item.start] + " " + item.text[item.end:], item.candidates, truth) == item.gold
                for item in ed.items]
     cue = [cue_word_choice(item.text[:item.start], item.candidates) == item.gold for item in ed.items]
+    reader = TrainTextReader(data)
+    informed = [reader.choose(item.text[:item.start] + " " + item.text[item.end:], item.candidates) == item.gold
+                for item in ed.items]
     near = []
     for split in ("train", "valid", "test"):
         for record in load_examples(data, split):
@@ -128,7 +158,8 @@ def measure(data: Path, truth_path: Path) -> Baselines:
         probe_n_seen=len(seen), probe_n_unseen=len(probes) - len(seen),
         probe_title_em_copy_seen=_percent(copies), probe_mention_differs_seen=_percent([not c for c in copies]),
         ed_n=len(ed.items), ed_ambiguous=ed.ambiguous, ed_mfe=_percent(mfe), ed_context_overlap=_percent(overlap),
-        ed_cue_word=_percent(cue), mentions=len(near), mentions_fact_within_12_words=_percent(near))
+        ed_cue_word=_percent(cue), ed_train_text_reader=_percent(informed), mentions=len(near),
+        mentions_fact_within_12_words=_percent(near))
 
 
 def main(argv: list[str] | None = None) -> int:

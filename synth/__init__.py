@@ -7,8 +7,9 @@ schema 0.10) and `world.truth.jsonl` next to it, one JSON object a line, in page
   "surface_forms", "redirects"}`: `attributes` holds strings (the description states some of them
   verbatim: those are the entity's description facts) and relations as `{"entity": title}`;
   `redirects` lists every title that resolves to the entity (chains included).
-- `{"kind": "paragraph", "page_title", "paragraph", "text"}`: the plain text of each counted paragraph
-  (an addition to DESIGN.md's two kinds, so offsets can be checked without the dump).
+- `{"kind": "paragraph", "page_title", "paragraph", "text", "lead"}`: the plain text of each counted
+  paragraph, `lead` when it stands before the first heading (an addition to DESIGN.md's two kinds, so
+  offsets can be checked without the dump, for either `--text-scope`).
 - `{"kind": "mention", "page_title", "paragraph", "start", "end", "surface", "entity"}`.
 
 Everything is computed from the pieces the generator composed (see text.py), never by parsing the

@@ -82,6 +82,7 @@ class Paragraph:
     number: int
     text: str
     mentions: tuple[Mention, ...]
+    lead: bool  # before the first heading: what `--text-scope lead` keeps
 
 
 @dataclass(frozen=True)
@@ -604,13 +605,16 @@ def _end_sections(c: Composer) -> list[Block]:
 def _paragraphs(blocks: list[Block]) -> tuple[Paragraph, ...]:
     """Number the blocks that render to text, up to the first end section (which never counts)."""
     out: list[Paragraph] = []
+    lead = True
     for block in blocks:
         if not block.paragraph:
             heading = block.wikitext.strip("= ")
-            if block.wikitext.startswith("==") and heading in END_SECTIONS:
-                break
+            if block.wikitext.startswith("=="):
+                lead = False
+                if heading in END_SECTIONS:
+                    break
             continue
         plain, mentions = render_plain(block.pieces)
         if plain:
-            out.append(Paragraph(len(out), plain, tuple(mentions)))
+            out.append(Paragraph(len(out), plain, tuple(mentions), lead))
     return tuple(out)

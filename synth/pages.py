@@ -159,7 +159,8 @@ def truth_records(world: World, article: Article, page_id: int) -> Iterator[dict
            "description_source": article.description_source, "surface_forms": surface_forms(world, e),
            "redirects": e.all_redirects()}
     for paragraph in article.paragraphs:
-        yield {"kind": "paragraph", "page_title": e.title, "paragraph": paragraph.number, "text": paragraph.text}
+        yield {"kind": "paragraph", "page_title": e.title, "paragraph": paragraph.number, "text": paragraph.text,
+               "lead": paragraph.lead}
         for m in paragraph.mentions:
             yield {"kind": "mention", "page_title": e.title, "paragraph": paragraph.number, "start": m.start,
                    "end": m.end, "surface": m.surface, "entity": m.entity}

@@ -33,16 +33,34 @@ def test_descriptions_match_the_truth(recovered):
         t: (e["description"], e["description_source"]) for t, e in expected.items()}
 
 
+def _text_and_mentions(examples: list[dict], truth: list[dict], lead_only: bool) -> tuple[tuple, tuple]:
+    """(paragraphs, mentions) the pipeline found and the truth's, over the truth's lead paragraphs or all."""
+    kept = {(t["page_title"], t["paragraph"]) for t in truth
+            if t["kind"] == "paragraph" and (t["lead"] or not lead_only)}
+    found = ({(x["page_title"], x["paragraph"]): x["text"] for x in examples},
+             sorted((x["page_title"], x["paragraph"], m["start"], m["end"], m["surface"], m["entity"])
+                    for x in examples for m in x["mentions"]))
+    expected = ({(t["page_title"], t["paragraph"]): t["text"] for t in truth if t["kind"] == "paragraph"
+                 and (t["page_title"], t["paragraph"]) in kept},
+                sorted((t["page_title"], t["paragraph"], t["start"], t["end"], t["surface"], t["entity"])
+                       for t in truth if t["kind"] == "mention" and (t["page_title"], t["paragraph"]) in kept))
+    return found, expected
+
+
 def test_paragraphs_and_mentions_match_the_truth(recovered):
     """Every paragraph text and every mention (offsets, surface, resolved entity), exactly."""
     out, truth = recovered
-    examples = read_jsonl_dir(out / "examples")
-    assert {(x["page_title"], x["paragraph"]): x["text"] for x in examples} == {
-        (t["page_title"], t["paragraph"]): t["text"] for t in truth if t["kind"] == "paragraph"}
-    found = sorted((x["page_title"], x["paragraph"], m["start"], m["end"], m["surface"], m["entity"])
-                   for x in examples for m in x["mentions"])
-    expected = sorted((t["page_title"], t["paragraph"], t["start"], t["end"], t["surface"], t["entity"])
-                      for t in truth if t["kind"] == "mention")
+    found, expected = _text_and_mentions(read_jsonl_dir(out / "examples"), truth, lead_only=False)
+    assert found == expected
+
+
+def test_lead_scope_keeps_exactly_the_lead_paragraphs(recovered, tmp_path):
+    """`--text-scope lead` (the demo's): the paragraphs before the first heading, numbered the same."""
+    _, truth = recovered
+    out = tmp_path / "lead"
+    assert main(["--input", str(TINY_WORLD), "--output", str(out), "--train-tokenizer", "--vocab-size", "1000",
+                 "--text-scope", "lead"]) == 0
+    found, expected = _text_and_mentions(read_jsonl_dir(out / "examples"), truth, lead_only=True)
     assert found == expected
 
 
@@ -79,13 +97,14 @@ def test_reading_in_stream_ranges_changes_no_output(recovered, tmp_path, streams
 def test_a_reader_who_knows_nothing_scores_low(recovered):
     """bench/world_baselines.py on the pipeline's own test items: copying the mention rarely gives the
     title, no fact stands near a mention, and neither context words nor the word before a mention
-    beat the most frequent entity by more than 10 points."""
+    beat the most frequent entity by more than 10 points, while a reader of the training text does."""
     out, _ = recovered
     result = measure(out, TINY_WORLD.with_name("tiny_world.truth.jsonl"))
     assert result.probe_n_seen >= 50 and result.probe_title_em_copy_seen <= 30
     assert result.mentions > 1000 and result.mentions_fact_within_12_words == 0
     assert result.ed_n >= 20 and result.ed_mfe <= 60
     assert max(result.ed_context_overlap, result.ed_cue_word) <= result.ed_mfe + 10
+    assert result.ed_train_text_reader > result.ed_mfe  # what the training text tells does help
 
 
 def test_baseline_rules_on_hand_made_items():
