@@ -357,7 +357,7 @@ def _names(world: World, index: int, kind: str, facts: dict[str, str], org_kind:
 
 def _distinct_given_name(world: World, index: int, group: Group | None) -> str:
     """A given name no earlier member of the family has (their titles must differ)."""
-    taken = set() if group is None else {_distinct_given_name(world, m, None) for m in group.members if m < index}
+    taken = set() if group is None else {_distinct_given_name(world, m, group) for m in group.members if m < index}
     salt = 0
     name = given_name(world.seed, index)
     while name in taken:
