@@ -43,9 +43,9 @@ CATEGORY = {"person": "People", "city": "Cities", "river": "Rivers", "band": "Ba
             "novel": "Novels", "organisation": "Organisations", "country": "Countries"}
 LANGUAGES = ("fr", "de", "es", "it", "nl", "pl", "ja", "uk")
 #: Title words that say a kind, not which entity ("University of X"): they may stand near a mention.
-GENERIC_TITLE_WORDS = frozenset({"of", "the", "a", "in", "to", "river", "university", "museum", "art", "industries",
-                                 "courier", "unity", "party", "philharmonic", "orchestra", "letters", "winter",
-                                 "house", "return", "nights", "republic"})
+GENERIC_TITLE_WORDS = frozenset({"of", "the", "a", "in", "to", "river", "university", "museum", "national",
+                                 "industries", "courier", "unity", "party", "philharmonic", "orchestra", "letters",
+                                 "winter", "house", "return", "nights", "republic"})
 #: Forward relations as prose: `{s}` is the subject, the target follows.
 FORWARD = {
     "born_in": "{s} grew up in ", "educated_at": "{s} studied at ", "employer": "{s} worked for ",

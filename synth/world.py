@@ -67,7 +67,7 @@ SECTORS = {
 ORG_NAMES = {
     "university": ("University of {w}", "{w} University"),
     "company": ("{w} Industries", "{w}"),
-    "museum": ("{w} Museum of Art", "{w} Museum"),
+    "museum": ("{w} National Museum", "{w} Museum"),
     "newspaper": ("The {w} Courier", "{w} Courier"),
     "party": ("{w} Unity Party", "{w} Party"),
     "orchestra": ("{w} Philharmonic Orchestra", "{w} Philharmonic"),
