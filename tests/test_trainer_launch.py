@@ -41,7 +41,7 @@ def fairseq_args(data: Path, world: int, precision: str = "--bf16") -> str:
         "--required-batch-size-multiple 1 --skip-invalid-size-inputs-valid-test --num-workers 4 --seed 1 "
         "--save-dir /runs/k --save-interval-updates 500 --keep-interval-updates 10 --no-epoch-checkpoints "
         "--log-format json --log-interval 50 --tensorboard-logdir /runs/k/tensorboard "
-        f"{precision}" + (f" --distributed-world-size {world}" if world > 1 else "")
+        f"{precision}" + (f" --distributed-world-size {world} --load-checkpoint-on-all-dp-ranks" if world > 1 else "")
     )
 
 
