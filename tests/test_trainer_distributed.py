@@ -121,7 +121,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_cpu_workers_command(data: Path) -> None:
-    from trainer.launch import CPU_WORKER_ARGS, make_plan, parse_args
+    from trainer.launch import CPU_WORKER_ARGS, PRESETS, kilm_shards, kilm_updates, make_plan, parse_args
 
     opts, extra = parse_args(launcher_args(data, Path("/runs/k"), "--cpu-workers", "2"))
     argv = make_plan(opts, extra, {}).argv
@@ -130,10 +130,14 @@ def test_cpu_workers_command(data: Path) -> None:
     assert argv[9] == "fairseq_cli.train"
     assert argv[-len(CPU_WORKER_ARGS) - 4 :] == ["--cpu", "--distributed-world-size", "2",
                                                  "--load-checkpoint-on-all-dp-ranks", *CPU_WORKER_ARGS]
-    # 200 rows a shard in batches of 16: 13 batches, 7 per worker, one update each; 10 passes of 2 shards.
-    assert argv[argv.index("--max-update") + 1] == str(10 * 2 * 7)
     opts, extra = parse_args(launcher_args(data, Path("/runs/k"), "--cpu-workers", "1"))
-    assert make_plan(opts, extra, {}).argv[:3] == [sys.executable, "-m", "fairseq_cli.train"]
+    one = make_plan(opts, extra, {}).argv
+    assert one[:3] == [sys.executable, "-m", "fairseq_cli.train"]
+    assert "--distributed-world-size" not in one
+    # Each worker takes every other batch: the schedule counts the updates of 2 workers.
+    updates = int(argv[argv.index("--max-update") + 1])
+    assert updates == kilm_updates(kilm_shards(data), PRESETS["cpu-tiny"], 2)
+    assert updates < int(one[one.index("--max-update") + 1])
 
 
 @pytest.mark.parametrize("args", [["--gpus", "1"], ["--nodes", "2"]])
