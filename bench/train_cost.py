@@ -125,7 +125,10 @@ def reference_units(shard: Path) -> np.ndarray:
     """Each train row's unit of the reference recipe (an integer code), from ``train.rows.jsonl.gz``: the
     knowledge rows of a paragraph are one unit (one mention of it is drawn per epoch); each plain row is
     a unit of its own (a window of a long paragraph is a chunk the reference trains every epoch)."""
-    with gzip.open(shard / "train.rows.jsonl.gz", "rt", encoding="utf-8") as f:
+    path = shard / "train.rows.jsonl.gz"
+    if not path.is_file():
+        raise SystemExit(f"{path}: missing (the pipeline writes it beside the binarized rows)")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
         records = [json.loads(line) for line in f]
     units = [r["example"] if r["mention"] is not None else r["key"] for r in records]
     return np.unique(np.array(units, dtype=object), return_inverse=True)[1].reshape(-1)
@@ -171,7 +174,7 @@ def measure(data: Path, devices: int, passes: int | None, seed: int) -> tuple[Pa
             batches = [np.asarray(b) for b in iterator.frozen_batches]
             drawn = one_row_per_unit(shard_codes, rng)
             source = np.zeros(len(dataset), np.int64)
-            for i in np.union1d(np.concatenate(batches), drawn):
+            for i in np.unique(np.concatenate([drawn, *batches])):
                 source[i] = len(dataset[int(i)]["source"])  # after this epoch's text infilling
             target = np.asarray(dataset.sizes)[:, 1]  # targets are never noised
             ours.rows += sum(len(b) for b in batches)
@@ -212,12 +215,18 @@ def table(name: str, ours: PassCost, reference: PassCost, passes: int) -> str:
     ])
 
 
+def positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return int(value)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, nargs="+", help="pipeline output directories (default: build two)")
-    parser.add_argument("--entities", type=int, default=1000, help="synthetic world size (default: 1000)")
-    parser.add_argument("--devices", type=int, default=8, help="devices of both recipes (default: 8, the paper's)")
-    parser.add_argument("--passes", type=int,
+    parser.add_argument("--entities", type=positive, default=1000, help="synthetic world size (default: 1000)")
+    parser.add_argument("--devices", type=positive, default=8, help="devices of both recipes (default: 8, the paper's)")
+    parser.add_argument("--passes", type=positive,
                         help="passes measured, then averaged (default: enough for each of a paragraph's rows to "
                              "take the same number of turns, e.g. 6 for paragraphs of 1, 2 or 3 rows)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the reference's draws and order (default: 1)")
