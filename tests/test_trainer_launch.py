@@ -62,6 +62,7 @@ def check_bart_base(args: argparse.Namespace, data: Path, world: int, precision:
     assert args.no_epoch_checkpoints
     assert (args.bf16, args.fp16) == (precision == "bf16", precision == "fp16")
     assert args.distributed_world_size == world
+    assert args.load_checkpoint_on_all_dp_ranks == (world > 1)  # safe loading on every rank
 
 
 def test_one_gpu(data: Path) -> None:

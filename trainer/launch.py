@@ -1,7 +1,8 @@
 """Build and run the ``fairseq-train`` command of a KILM run.
 
     python -m trainer.launch --data OUT/bin --save-dir DIR --preset {cpu-tiny,bart-base,bart-large}
-        [--mode {kilm,base,control}] [--init PATH] [--gpus N] [--nodes M] [--dry-run] [-- fairseq args]
+        [--mode {kilm,base,control}] [--init PATH] [--gpus N | --cpu-workers N] [--nodes M] [--dry-run]
+        [-- fairseq args]
 
 Modes: ``kilm`` trains the ``kilm`` task on ``bin/shard*``; ``base`` trains a BART from scratch with
 fairseq's ``denoising`` on ``bin/plain`` (the embedded default's stand-in for a pretrained BART);
@@ -12,7 +13,8 @@ stops at ``--max-update`` and decays the learning rate linearly to 0 there, as t
 (Hugging Face Trainer) does.
 
 One code path for every scale: one process for a CPU or one GPU; ``torchrun`` otherwise, standalone
-on one node, with c10d rendezvous across nodes (run this launcher once per node, e.g.
+on one node (GPUs, or ``--cpu-workers N`` CPU processes that all-reduce through gloo), with c10d
+rendezvous across nodes (run this launcher once per node, e.g.
 ``srun --ntasks-per-node 1 python -m trainer.launch ... --nodes 2 --gpus 8``; the endpoint comes from
 ``--master-addr``/``MASTER_ADDR`` or SLURM's ``SLURM_LAUNCH_NODE_IPADDR``). Re-running the same command
 resumes from ``DIR/checkpoint_last.pt``; ``--init`` is converted into ``DIR/init.pt`` on the first
@@ -51,6 +53,14 @@ NOISE_ARGS = ("--mask", "0.3", "--mask-random", "0.0", "--replace-length", "1", 
 #: (fairseq-fixed's ``--sample-break-mode eos`` fails under numpy 2: ``np.compat`` is gone).
 DENOISING_ARGS = ("--mask-length", "span-poisson", "--rotate", "0", "--permute-sentences", "0", "--insert", "0",
                   "--sample-break-mode", "complete")
+
+#: fairseq options of ``--cpu-workers``: gloo (NCCL needs GPUs); fairseq's own gradient all-reduce
+#: (torch's DistributedDataParallel refuses a CPU module with the ``device_ids`` fairseq gives it); an
+#: explicit ``env://`` rendezvous, because fairseq-fixed 0.12.3.1 reads torchrun's environment only to
+#: pick a GPU (``rank % cuda.device_count()``: a division by zero without one); rank -1 lets torch take
+#: each worker's RANK from torchrun, and fairseq then adopts torch's rank.
+CPU_WORKER_ARGS = ("--distributed-backend", "gloo", "--ddp-backend", "legacy_ddp", "--distributed-init-method",
+                   "env://", "--distributed-no-spawn", "--distributed-rank", "-1")
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES, default="kilm", help="see the module help (default: kilm)")
     p.add_argument("--init", type=Path, help="starting model: fairseq .pt, bart.base-style dir or HF dir")
     p.add_argument("--gpus", type=int, help="GPUs per node (default: all visible; 0 trains on the CPU)")
+    p.add_argument("--cpu-workers", type=_positive_int,
+                   help="train on this machine's CPUs in N processes (torchrun, gloo backend, fairseq's "
+                        "legacy_ddp); each takes the preset's batch, so an update sees N times its rows "
+                        "(default: one process)")
     p.add_argument("--nodes", type=int, default=1, help="number of nodes (default: 1)")
     p.add_argument("--precision", choices=PRECISIONS, help="default: the preset's on GPUs, fp32 on CPUs")
     p.add_argument("--seed", type=int, default=1, help="fairseq --seed (default: 1)")
@@ -157,6 +171,8 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
         p.error(f"--gpus must be >= 0, got {opts.gpus}")
     if opts.nodes < 1:
         p.error(f"--nodes must be >= 1, got {opts.nodes}")
+    if opts.cpu_workers is not None and (opts.gpus or opts.nodes > 1):
+        p.error("--cpu-workers trains on the CPUs of one machine: drop --gpus and --nodes")
     return opts, extra
 
 
@@ -261,11 +277,11 @@ def detect_gpus() -> int:
     return torch.cuda.device_count()
 
 
-def distributed_prefix(gpus: int, nodes: int, opts: argparse.Namespace, env: Mapping[str, str]) -> list[str]:
-    """The interpreter, or ``torchrun`` for several processes (standalone or c10d rendezvous)."""
-    if gpus * nodes <= 1:
+def distributed_prefix(procs: int, nodes: int, opts: argparse.Namespace, env: Mapping[str, str]) -> list[str]:
+    """The interpreter, or ``torchrun`` for several processes a node (standalone or c10d rendezvous)."""
+    if procs * nodes <= 1:
         return [sys.executable, "-m", "fairseq_cli.train"]
-    run = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nodes), "--nproc-per-node", str(gpus)]
+    run = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nodes), "--nproc-per-node", str(procs)]
     if nodes == 1:
         return [*run, "--standalone", "-m", "fairseq_cli.train"]
     host = opts.master_addr or env.get("MASTER_ADDR") or env.get("SLURM_LAUNCH_NODE_IPADDR")
@@ -284,13 +300,14 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
         preset = dataclasses.replace(preset, passes=opts.passes)
     if not opts.data.is_dir():
         raise LaunchError(f"--data {opts.data}: no such directory")
-    gpus = detect_gpus() if opts.gpus is None else opts.gpus
+    gpus = 0 if opts.cpu_workers else detect_gpus() if opts.gpus is None else opts.gpus
+    procs = opts.cpu_workers or gpus  # processes per node
     if gpus == 0 and opts.nodes > 1:
         raise LaunchError("--nodes > 1 needs GPUs (--gpus N)")
     precision = opts.precision or (preset.precision if gpus else "fp32")
     if gpus == 0 and precision != "fp32":
         raise LaunchError(f"--precision {precision} needs a GPU (fairseq reads bf16 on a CPU as a TPU)")
-    world = max(gpus, 1) * opts.nodes
+    world = max(procs, 1) * opts.nodes
 
     shards = kilm_shards(opts.data) if opts.mode in ("kilm", "control") else []
     plain = opts.data / "plain"
@@ -332,7 +349,7 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     else:
         model = ["--arch", preset.arch]
     argv = [
-        *distributed_prefix(gpus, opts.nodes, opts, env),
+        *distributed_prefix(procs, opts.nodes, opts, env),
         data, "--user-dir", str(TRAINER_DIR), *task, *model,
         "--optimizer", "adam", "--adam-betas", "(0.9, 0.999)", "--adam-eps", "1e-08",
         "--weight-decay", str(preset.weight_decay), "--clip-norm", str(preset.clip_norm),
@@ -354,7 +371,13 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     if gpus == 0:
         argv.append("--cpu")
     if world > 1:
-        argv += ["--distributed-world-size", str(world)]
+        # Every rank reads checkpoints itself: fairseq would read them on rank 0 and broadcast them, and
+        # the other ranks unpickle that with torch.load's weights_only default (torch >= 2.6), which
+        # refuses the omegaconf config inside; a resume or --init would stop there. Across nodes the
+        # save dir must therefore be on a shared filesystem.
+        argv += ["--distributed-world-size", str(world), "--load-checkpoint-on-all-dp-ranks"]
+        if gpus == 0:
+            argv += CPU_WORKER_ARGS
     return Plan(argv=[*argv, *extra], init=init, resume=resume)
 
 
