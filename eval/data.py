@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kilm import manifest
 from kilm import sequence as seq
 from kilm.tokenizer import KilmTokenizer
 
@@ -87,7 +88,15 @@ def load_entities(out: Path) -> dict[str, Entity]:
             for r in read_jsonl_gz(_files(out / "entities", "*.jsonl.gz"))}
 
 
+def check_split(out: Path, section: str, split: str) -> None:
+    """A split a small wiki left empty (its manifest says 0 rows) stops eval, saying what to change."""
+    if manifest.split_rows(out, section, split) == 0:
+        raise DataError(f"--data {out}: the {split} split is empty (manifest.json: {section}.{split} = 0, a wiki too "
+                        f"small for its splits): rerun the pipeline with a higher --{split}-fraction")
+
+
 def load_examples(out: Path, split: str) -> Iterator[dict]:
+    check_split(out, "examples", split)
     return read_jsonl_gz(_files(out / "examples", f"{split}-*.jsonl.gz"))
 
 
@@ -140,6 +149,7 @@ def plain_rows(out: Path, split: str = "test", limit: int | None = None) -> list
     from kilm.indexed import read_indexed
 
     prefix = out / "bin" / "plain" / split
+    check_split(out, "plain_sequences", split)
     if not Path(f"{prefix}.idx").is_file():
         raise DataError(f"retention needs {prefix}.idx/.bin (the pipeline's plain rows)")
     rows = [row.tolist() for row in read_indexed(prefix)]

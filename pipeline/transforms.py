@@ -40,7 +40,6 @@ from pipeline.dump import (
     stream_offsets,
 )
 from pipeline.examples import (
-    SPLITS,
     SplitConfig,
     choose_mentions,
     fit_window,
@@ -760,18 +759,17 @@ class Binarize(beam.PTransform):
         super().__init__()
         self.output = output
         self.rows_fn = _RowsFn(splits, max_infills, max_tokens, plain_fraction, num_shards)
-        self.num_shards = num_shards
 
     def expand(self, inputs):
         examples, tokenizer = inputs["examples"], beam.pvalue.AsSingleton(inputs["tokenizer"])
         rows = examples | "MakeRows" >> beam.ParDo(self.rows_fn, tokenizer).with_outputs(
             _RowsFn.PLAIN, STATS, main="rows")
-        # Every (shard, split) file exists even when empty: fairseq needs valid/test in shard0.
-        expected = [(f"shard{k}", "train") for k in range(self.num_shards)]
-        expected += [("shard0", split) for split in ("valid", "test")]
-        counts = rows.rows | "WriteShards" >> _WriteGroups(_WriteBinaryFn(self.output), expected, tokenizer)
-        plain_counts = rows[_RowsFn.PLAIN] | "WritePlain" >> _WriteGroups(
-            _WritePlainFn(self.output), list(SPLITS), tokenizer)
+        # A split with no rows gets no files, as fairseq-preprocess writes none for a split it was not
+        # given (fairseq cannot mmap an empty .bin); the manifest's zero tells the trainer and eval why.
+        counts = (rows.rows | "GroupShards" >> beam.GroupByKey()
+                  | "WriteShards" >> beam.ParDo(_WriteBinaryFn(self.output), tokenizer))
+        plain_counts = (rows[_RowsFn.PLAIN] | "GroupPlain" >> beam.GroupByKey()
+                        | "WritePlain" >> beam.ParDo(_WritePlainFn(self.output), tokenizer))
         stats = (
             (counts | "SequenceStats" >> beam.Map(lambda kv: ("sequences", kv[0][1], kv[1])),
              plain_counts | "PlainStats" >> beam.Map(lambda kv: ("plain_sequences", kv[0], kv[1])))
