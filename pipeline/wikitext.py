@@ -71,7 +71,7 @@ _HTML_TAG_NAMES = ("div", "center", "blockquote", "p", "span", "font", "section"
 _HTML_TAG = re.compile(rf"</?(?:{'|'.join(_HTML_TAG_NAMES)})\b[^<>]*>", re.IGNORECASE)
 #: an HTML table with no table inside (tables go whole, as wikitext ones: innermost first)
 _HTML_TABLE = re.compile(r"<table\b[^<>]*>(?:(?!<table\b).)*?</table\s*>", re.IGNORECASE | re.DOTALL)
-#: what a broken file link leaves in the text: "xnhỏ|321x321px|" before its caption
+#: what a file link that lost its "[[File:" leaves: "xnhỏ|321x321px|" before its caption
 _OPTION_RUN = re.compile(rf"[^\s|]*\|(?:{_IMAGE_OPTION.pattern[1:-1]}\|)+", re.IGNORECASE)
 # What holes leave behind (H = the sentinel; P = punctuation and dashes a removal strands):
 _P = r"\s,;:、，；–—\-"
@@ -322,6 +322,26 @@ def _strip_file_links(text: str, site: Site) -> tuple[str, int]:
     return "".join(out), found
 
 
+def _strip_option_runs(text: str) -> str:
+    """What a file link that lost its ``[[File:`` leaves ("xnhỏ|321x321px|caption]]"): its options, and
+    its caption up to the ``]]`` that closes it within the block."""
+    out, last = [], 0
+    for run in _OPTION_RUN.finditer(text):
+        if run.start() < last:
+            continue
+        end, depth = run.end(), 0
+        for bracket in _LINK_BRACKETS.finditer(text, run.end()):
+            depth += 1 if bracket.group() == "[[" else -1
+            if depth < 0:
+                if not _BLOCK_END.search(text, run.end(), bracket.start()):
+                    end = bracket.end()
+                break
+        out.append(text[last : run.start()] + _GONE)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
 def _blocks(text: str) -> Iterable[tuple[str, str | None]]:
     """Yield ("heading", title) and ("block", wikitext) in order; list lines and rules are dropped."""
     lines: list[str] = []
@@ -478,12 +498,10 @@ def _scrub_residue(text: str, mentions: list[Mention]) -> tuple[str, list[Mentio
 
 
 def _tidy(text: str, mentions: list[Mention]) -> tuple[str, list[Mention]]:
-    """Remove the holes and what they leave behind (:data:`_HOLE_TIDY`), and the options a broken file
-    link leaves (:data:`_OPTION_RUN`), offsets kept exact."""
-    spans = [hit.span() for hit in _OPTION_RUN.finditer(text)] if "|" in text else []
-    if _GONE in text:
-        spans += [hit.span() for hit in _HOLE_TIDY.finditer(text)]
-    return _without(text, mentions, spans) if spans else (text, mentions)
+    """Remove the holes and what they leave behind (:data:`_HOLE_TIDY`), offsets kept exact."""
+    if _GONE not in text:
+        return text, mentions
+    return _without(text, mentions, (hit.span() for hit in _HOLE_TIDY.finditer(text)))
 
 
 def _segments_from(text: str, mentions: list[Mention]) -> list[tuple[str, str | None]]:
@@ -518,6 +536,7 @@ def parse_article(
     text, unbalanced_tables = _strip_tables(text)
     text = _MAGIC_WORD.sub(_GONE, text)
     text, files = _strip_file_links(text, site)
+    text = _strip_option_runs(text)
     text = _HTML_TAG.sub(_GONE, text)
     counts: dict[str, int] = {"file": files} if files else {}
     renderer = _Renderer(site, counts)
