@@ -298,8 +298,8 @@ def _link_end(text: str, start: int) -> int | None:
 
 
 def _strip_file_links(text: str, site: Site) -> tuple[str, int]:
-    """Remove file links with their captions (nested links, line breaks and all), before the text is
-    cut into paragraphs; an unclosed one ends at its block's end. Returns the text and how many."""
+    """Remove file links with their captions (nested links and line breaks in them), before the text is
+    cut into paragraphs; one not closed within its block ends there. Returns the text and how many."""
     out, last, found = [], 0, 0
     for head in _LINK_HEAD.finditer(text):
         start = head.start()
@@ -314,10 +314,10 @@ def _strip_file_links(text: str, site: Site) -> tuple[str, int]:
             continue
         found += 1
         out.append(text[last:start] + _GONE)
-        if end is None:
-            block_end = _BLOCK_END.search(text, start)
-            end = block_end.start() if block_end else len(text)
-        last = end
+        block_end = _BLOCK_END.search(text, start, end or len(text))
+        if block_end:  # unclosed in its block ("[[File:x|a [[link]]" and paragraphs on): MediaWiki ends it there
+            end = block_end.start()
+        last = end or len(text)
     out.append(text[last:])
     return "".join(out), found
 

@@ -11,7 +11,10 @@ File-link remnants always count.
 from __future__ import annotations
 
 import html
+import json
 import re
+import sys
+from pathlib import Path
 
 MEDIA = r"(?:jpe?g|png|svg|gif|tiff?|webp|xcf|bmp|ogg|oga|ogv|webm|mp3|mp4|wav|flac|midi?|pdf|djvu)"
 OPTIONS = (r"(?:thumb|thumbnail|frameless|framed?|upright(?:=[\d.]+)?|left|right|center|centre|\d+(?:x\d+)?px|"
@@ -46,3 +49,26 @@ def residue(text: str, page: tuple[str, str] = ("", "")) -> list[tuple[str, str]
                 continue  # "(,)" in an article about punctuation
             found.append((kind, match.group()))
     return found
+
+
+def count(out: Path, dump: Path) -> dict[str, int]:
+    """Example texts and entity descriptions of a pipeline output that hold residue, judged against
+    the pages of the dump it was made from."""
+    from pipeline.dump import read_dump
+    from pipeline.transforms import open_raw
+    from tests.dumps import read_jsonl_dir
+
+    pages = {e.value.title: page_forms(e.value.text) for e in read_dump(str(dump), open_raw, 64 << 20)
+             if e.kind == "page"}
+    examples = read_jsonl_dir(out / "examples")
+    descriptions = [e for e in read_jsonl_dir(out / "entities") if e["description"]]
+    return {
+        "examples": len(examples),
+        "examples_with_residue": sum(bool(residue(e["text"], pages[e["page_title"]])) for e in examples),
+        "descriptions": len(descriptions),
+        "descriptions_with_residue": sum(bool(residue(e["description"], pages[e["title"]])) for e in descriptions),
+    }
+
+
+if __name__ == "__main__":  # python -m tests.residue OUT DUMP
+    print(json.dumps(count(Path(sys.argv[1]), Path(sys.argv[2]))))
