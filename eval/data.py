@@ -67,6 +67,13 @@ def load_entities(out: Path) -> dict[str, Entity]:
     return {r["title"]: Entity(r["title"], r.get("description") or "", r["split"]) for r in records.read_entities(out)}
 
 
+def check_split(out: Path, section: str, split: str) -> None:
+    """A split a small wiki left empty (its manifest says 0 rows) stops eval, saying what to change."""
+    if records.split_rows(out, section, split) == 0:
+        raise DataError(f"--data {out}: the {split} split is empty (manifest.json: {section}.{split} = 0, a wiki too "
+                        f"small for its splits): rerun the pipeline with a higher --{split}-fraction")
+
+
 def load_alias(out: Path) -> dict[str, list[tuple[str, int]]]:
     """Surface → [(entity, count)], most counted first (ties by title, so MFE is deterministic)."""
     table = {}
@@ -80,6 +87,7 @@ def probe_items(out: Path, entities: dict[str, Entity], limit: int | None = None
                 ) -> list[ProbeItem]:
     """One item per test mention whose entity has a description, in file order."""
     items: list[ProbeItem] = []
+    check_split(out, "examples", split)
     for record in records.read_examples(out, split):
         for k, m in enumerate(record["mentions"]):
             entity = entities.get(m["entity"])
@@ -97,6 +105,7 @@ def ed_items(out: Path, alias: dict[str, list[tuple[str, int]]], limit: int | No
     """Test mentions whose surface has ≥ 2 candidates; only those with the gold among them are scored."""
     items: list[EdItem] = []
     ambiguous = 0
+    check_split(out, "examples", split)
     for record in records.read_examples(out, split):
         for k, m in enumerate(record["mentions"]):
             candidates = tuple(e for e, _ in alias.get(m["surface"], []))
@@ -116,6 +125,7 @@ def plain_rows(out: Path, split: str = "test", limit: int | None = None) -> list
     from kilm.indexed import read_indexed
 
     prefix = out / "bin" / "plain" / split
+    check_split(out, "plain_sequences", split)
     if not Path(f"{prefix}.idx").is_file():
         raise DataError(f"retention needs {prefix}.idx/.bin (the pipeline's plain rows)")
     rows = [row.tolist() for row in read_indexed(prefix)]

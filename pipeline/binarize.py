@@ -17,8 +17,8 @@ from apache_beam import pvalue
 from kilm import sequence as seq
 from kilm.tokenizer import EncodedText, KilmTokenizer
 from pipeline.outcomes import STATS, CountingDoFn
-from pipeline.sinks import WriteGroups, WriteKnowledgeRowsFn, WritePlainRowsFn
-from pipeline.splits import SPLITS, SplitConfig, stable_bucket, stable_unit
+from pipeline.sinks import WriteKnowledgeRowsFn, WritePlainRowsFn
+from pipeline.splits import SplitConfig, stable_bucket, stable_unit
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,9 @@ def example_rows(example: dict, tokenizer: KilmTokenizer, rules: RowRules) -> Ex
         encoded, key = fitted.encoded, f"{example['id']}#{index}"
         meta = {"example": example["id"], "mention": index, "entity": mention["entity"],
                 "window": [fitted.start, fitted.end], "span": [encoded.span_start, encoded.span_end]}
-        out.rows.append(Row(rules.shard(split, key), split, key, compact(encoded.source), compact(encoded.target),
-                            meta))
+        # A paragraph's candidate rows share a shard: the trainer draws one of them per pass.
+        out.rows.append(Row(rules.shard(split, example["id"]), split, key, compact(encoded.source),
+                            compact(encoded.target), meta))
     if not out.rows and stable_unit(example["id"], "plain") < rules.plain_fraction:
         for (key, row), p in zip(out.plain, plain):
             meta = {"example": example["id"], "mention": None, "entity": None, "window": [p.start, p.end],
@@ -149,12 +150,12 @@ class Binarize(beam.PTransform):
         examples, tokenizer = inputs["examples"], beam.pvalue.AsSingleton(inputs["tokenizer"])
         rows = examples | "MakeRows" >> beam.ParDo(_RowsFn(self.rules), tokenizer).with_outputs(
             _RowsFn.PLAIN, STATS, main="rows")
-        # Every (shard, split) file exists even when empty: fairseq needs valid/test in shard0.
-        expected = [(f"shard{k}", "train") for k in range(self.rules.num_shards)]
-        expected += [("shard0", split) for split in ("valid", "test")]
-        counts = rows.rows | "WriteShards" >> WriteGroups(WriteKnowledgeRowsFn(self.output), expected, tokenizer)
-        plain_counts = rows[_RowsFn.PLAIN] | "WritePlain" >> WriteGroups(
-            WritePlainRowsFn(self.output), list(SPLITS), tokenizer)
+        # A split with no rows gets no files, as fairseq-preprocess writes none for a split it was not
+        # given (fairseq cannot mmap an empty .bin); the manifest's zero tells the trainer and eval why.
+        counts = (rows.rows | "GroupShards" >> beam.GroupByKey()
+                  | "WriteShards" >> beam.ParDo(WriteKnowledgeRowsFn(self.output), tokenizer))
+        plain_counts = (rows[_RowsFn.PLAIN] | "GroupPlain" >> beam.GroupByKey()
+                        | "WritePlain" >> beam.ParDo(WritePlainRowsFn(self.output), tokenizer))
         stats = (
             (counts | "SequenceStats" >> beam.Map(lambda kv: ("sequences", kv[0][1], kv[1])),
              plain_counts | "PlainStats" >> beam.Map(lambda kv: ("plain_sequences", kv[0], kv[1])))

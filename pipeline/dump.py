@@ -4,13 +4,20 @@ The decompressed stream is cut at ``<page>`` boundaries and each page is parsed 
 so a malformed page becomes one dead letter instead of ending the file; a truncated or corrupt bz2
 keeps every page before the damage and records the damage (file, offset, reason). Entity declarations
 (``<!DOCTYPE``/``<!ENTITY``: the "billion laughs" attack) are never expanded.
+
+Any encoding an XML file may declare is read (XML 1.0, appendix F: a byte-order mark, the width of
+``<?``, else the declaration's ``encoding``): pages are cut in UTF-8, so other encodings are transcoded
+on the fly, and a page's ``offset`` then counts bytes of the UTF-8 text. Every export schema from 0.3
+on reads; a file without ``<siteinfo>`` gets MediaWiki's defaults (:meth:`Site.defaults`).
 """
 
 from __future__ import annotations
 
 import bz2
+import codecs
 import hashlib
 import io
+import itertools
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -22,7 +29,7 @@ from xml.etree.ElementTree import ParseError
 import mwxml
 from mwxml.errors import MalformedXML
 
-from pipeline.site import Site
+from pipeline.site import CANONICAL_NAMESPACES, Site
 
 CHUNK_BYTES = 1 << 20
 _PAGE_OPEN = b"<page>"
@@ -30,7 +37,9 @@ _PAGE_CLOSE = b"</page>"
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.DOTALL)
 _TITLE = re.compile(rb"<title>(.*?)</title>", re.DOTALL)
 _HEADER_CLOSE = b"</mediawiki>"
+_SITEINFO_OPEN = b"<siteinfo"
 _SITEINFO_CLOSE = b"</siteinfo>"
+_XML_LANG = re.compile(rb"<mediawiki\b[^>]*?\sxml:lang\s*=\s*[\"']([^\"']+)[\"']")
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,76 @@ def _decompressed(
         on_error("truncated_compressed_stream", consumed)
 
 
+#: XML 1.0 appendix F: byte-order marks, then how "<?" looks in each width without one
+_BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\xef\xbb\xbf", "utf-8"),
+         (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"))
+_WIDE_STARTS = ((b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"), (b"\x00<\x00?", "utf-16-be"),
+                (b"<\x00?\x00", "utf-16-le"))
+_DECLARED = re.compile(rb"<\?xml[^>]*?\bencoding\s*=\s*[\"']([A-Za-z][\w.:-]*)[\"']")
+_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_SNIFF_BYTES = 1024
+_BAD_BYTES = "kilm-bad-bytes"
+
+
+def _mark_bad_bytes(error: UnicodeDecodeError) -> tuple[str, int]:
+    """Undecodable bytes become bytes that are invalid UTF-8 (surrogate-escaped 0xFF), so the page that
+    holds them is a dead letter like a bad page of a UTF-8 file, and the rest of the file reads."""
+    return "\udcff" * (error.end - error.start), error.end
+
+
+codecs.register_error(_BAD_BYTES, _mark_bad_bytes)
+
+
+def sniff_encoding(head: bytes) -> tuple[str, int]:
+    """(Python codec, BOM length) of an XML document from its first bytes: a byte-order mark, the
+    width of ``<?``, else the encoding the declaration names, else UTF-8 (XML 1.0, appendix F).
+    Raises LookupError (``unknown_encoding: NAME``) for an encoding Python cannot decode."""
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return codec, len(bom)
+    for start, codec in _WIDE_STARTS:
+        if head.startswith(start):
+            return codec, 0
+    declared = _DECLARED.match(head.lstrip())
+    if declared is None:
+        return "utf-8", 0
+    name = declared.group(1).decode("ascii")
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        raise LookupError(f"unknown_encoding: {name}") from None
+    # "UTF-16" declared over single-byte "<?": the bytes are right, the declaration is not
+    return ("utf-8" if codec.startswith(("utf-16", "utf-32")) else codec), 0
+
+
+def _as_utf8(stream: Iterator[bytes], on_error: Callable[[str, int], None],
+             codec: str | None = None) -> Iterator[bytes]:
+    """The decompressed stream in UTF-8: unchanged when it is UTF-8, else transcoded chunk by chunk
+    (``codec`` given: a range of a file whose head said it, so no BOM or declaration to sniff). The
+    XML declaration of a transcoded file is dropped (it would name the old encoding)."""
+    head = b""
+    for chunk in stream:
+        head += chunk
+        if len(head) >= _SNIFF_BYTES:
+            break
+    bom = 0
+    if codec is None:
+        try:
+            codec, bom = sniff_encoding(head)
+        except LookupError as err:
+            on_error(str(err), 0)
+            return
+    if codec == "utf-8":
+        yield head
+        yield from stream
+        return
+    decoder = codecs.getincrementaldecoder(codec)(errors=_BAD_BYTES)
+    yield _DECLARATION.sub("", decoder.decode(head[bom:]), count=1).encode("utf-8", "surrogateescape")
+    for chunk in stream:
+        yield decoder.decode(chunk).encode("utf-8", "surrogateescape")
+    yield decoder.decode(b"", final=True).encode("utf-8", "surrogateescape")
+
+
 _MULTISTREAM_NAME = re.compile(r"(.*)\.xml(-p\d+p\d+)?\.bz2$")
 _NUMBERED_PART = re.compile(r"(.*-multistream)(\d+)$")
 
@@ -207,19 +286,33 @@ class _Limited:
         return data
 
 
-def _read_head(path: str, raw: BinaryIO, max_page_bytes: int) -> tuple[Site, dict | None]:
-    """(site, namespace map) from the ``<siteinfo>`` at the start of a bz2 file (Wikimedia puts it in
-    a stream of its own). Damage there is reported by the range that starts at 0; the other ranges
-    read their pages with a default site."""
+def _read_head(path: str, raw: BinaryIO, max_page_bytes: int) -> tuple[tuple[Site, dict | None], str]:
+    """((site, namespace map), codec) from the head of a bz2 file: what precedes ``</siteinfo>`` or
+    the first ``<page>`` (Wikimedia puts the siteinfo in a stream of its own). Damage there is
+    reported by the range that starts at 0; the other ranges read their pages with a default site."""
+    def ignore(reason: str, offset: int) -> None:
+        pass
+
+    stream = _decompressed(raw, _NoHash(), ignore)
+    first = b""
+    for chunk in stream:
+        first += chunk
+        if len(first) >= _SNIFF_BYTES:
+            break
+    try:
+        codec, _ = sniff_encoding(first)
+    except LookupError:
+        return (Site(named_from="damaged"), None), "utf-8"
     head = bytearray()
-    for chunk in _decompressed(raw, _NoHash(), lambda reason, offset: None):
+    for chunk in _as_utf8(itertools.chain([first], stream), ignore, codec):
         head += chunk
         end = head.find(_SITEINFO_CLOSE)
+        end = end + len(_SITEINFO_CLOSE) if end >= 0 else head.find(_PAGE_OPEN)
         if end >= 0:
-            return _read_siteinfo(path, bytes(head[: end + len(_SITEINFO_CLOSE)]), lambda reason, offset: None)
+            return _read_siteinfo(path, bytes(head[:end]), ignore), codec
         if len(head) > max_page_bytes:
             break
-    return Site(), None
+    return (Site(named_from="damaged"), None), codec
 
 
 def read_range(path: str, opener: Callable[[str], BinaryIO], max_page_bytes: int, start: int,
@@ -235,16 +328,17 @@ def read_range(path: str, opener: Callable[[str], BinaryIO], max_page_bytes: int
     def on_error(reason: str, offset: int) -> None:
         errors.append({"file": path, "offset": offset, "reason": reason, **located})
 
-    head = None
+    head, codec = None, None
     with opener(path) as raw:
         if start:
-            head = _read_head(path, raw, max_page_bytes)
+            head, codec = _read_head(path, raw, max_page_bytes)
         if not _at_stream_start(raw, start):
             on_error("not_a_bz2_stream_start", start)
         else:
             raw.seek(start)
             stream = _decompressed(_Limited(raw, None if end is None else end - start), _NoHash(), on_error, start)
-            yield from _located_events(_split_pages(path, stream, max_page_bytes, on_error, head), located)
+            pages = _split_pages(path, _as_utf8(stream, on_error, codec), max_page_bytes, on_error, head)
+            yield from _located_events(pages, located)
     for error in errors:
         yield DumpEvent("error", error)
 
@@ -270,13 +364,26 @@ def read_dump(path: str, opener: Callable[[str], BinaryIO], max_page_bytes: int)
 
     with opener(path) as raw:
         stream = _decompressed(raw, hasher, on_error)
-        yield from _split_pages(path, stream, max_page_bytes, on_error)
+        yield from _split_pages(path, _as_utf8(stream, on_error), max_page_bytes, on_error)
         for _ in stream:  # drain what is left so the checksum covers the whole file
             pass
         size = raw.tell() if hasattr(raw, "tell") else None
     for error in errors:
         yield DumpEvent("error", error)
     yield DumpEvent("input", {"path": path, "bytes": size, "sha256": hasher.hexdigest()})
+
+
+def read_site(path: str, opener: Callable[[str], BinaryIO], max_page_bytes: int) -> Site:
+    """The site of a dump, from its head only; raises ValueError with the reason when the file holds
+    no MediaWiki export (no page, an unknown encoding, damage before the first page)."""
+    for event in read_dump(path, opener, max_page_bytes):
+        if event.kind == "site":
+            return event.value
+        if event.kind == "error":
+            raise ValueError(event.value["reason"])
+        if event.kind in ("page", "dead_letter", "input"):
+            break
+    raise ValueError("no MediaWiki export found")
 
 
 class _Window:
@@ -365,18 +472,28 @@ def _guess_title(chunk: bytes | bytearray) -> str | None:
     return match.group(1).decode("utf-8", "replace") if match else None
 
 
-def _read_siteinfo(path: str, header: bytes, on_error: Callable[[str, int], None]):
+def _read_siteinfo(path: str, header: bytes, on_error: Callable[[str, int], None]) -> tuple[Site, dict]:
+    """(site, mwxml namespace map) of what precedes the first page: the ``<siteinfo>`` of any schema
+    from 0.3 on, or MediaWiki's defaults when there is none."""
     if _DOCTYPE.search(header):
         on_error("doctype_with_entity_declarations_ignored", header.find(b"<!DOCTYPE"))
         header = _DOCTYPE.sub(b"", header)
-    try:
-        dump = mwxml.Dump.from_file(io.BytesIO(header + _HEADER_CLOSE))
-        site = Site.from_mwxml(dump.site_info)
-        namespace_map = {ns.name: ns for ns in (dump.site_info.namespaces or [])}
-        return site, namespace_map
-    except (ParseError, MalformedXML, ValueError, AssertionError) as err:
-        on_error(f"malformed_siteinfo: {err}", 0)
-        return Site(), None
+    lang = _XML_LANG.search(header)
+    xml_lang = lang.group(1).decode("utf-8", "replace").strip().lower() if lang else None
+    if _SITEINFO_OPEN not in header:
+        site = Site.defaults(xml_lang)
+    else:
+        try:
+            site = Site.from_mwxml(mwxml.Dump.from_file(io.BytesIO(header + _HEADER_CLOSE)).site_info, xml_lang)
+        except (ParseError, MalformedXML, ValueError, AssertionError) as err:
+            on_error(f"malformed_siteinfo: {err}", 0)
+            site = Site(named_from="damaged")
+    # mwxml takes the namespace from a title's prefix where an old schema has no <ns>
+    names = site.namespace_names or tuple(CANONICAL_NAMESPACES.items())
+    namespace_map = {}
+    for name, number in names:
+        namespace_map.setdefault(name, mwxml.Namespace(number, name))
+    return site, namespace_map
 
 
 class _Element:

@@ -90,7 +90,7 @@ def static_manifest(options: KilmOptions, site, splits: SplitConfig, language_to
     return {
         "format_version": FORMAT_VERSION,
         "options": public_options(options),
-        "site": {"dbname": site.dbname, "language": site.language, "case": site.case},
+        "site": site.manifest_record(),
         "tokenizer": {"source": tokenizer_source(options), "language_token": language_token},
         "versions": versions(),
         "split": {"valid_fraction": splits.valid_fraction, "test_fraction": splits.test_fraction,

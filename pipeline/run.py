@@ -21,7 +21,7 @@ from kilm import sequence as seq
 from kilm.tokenizer import KilmTokenizer, TokenizerError
 from pipeline.binarize import Binarize, RowRules
 from pipeline.descriptions import ChooseDescriptions
-from pipeline.dump import read_dump
+from pipeline.dump import read_site
 from pipeline.knowledge import BuildKnowledge
 from pipeline.manifest import WriteManifest, static_manifest
 from pipeline.options import (
@@ -37,7 +37,7 @@ from pipeline.parse import PageRules, ParsePages
 from pipeline.read import ReadPages, open_raw
 from pipeline.resolve import ResolveLinks, ResolveRedirects
 from pipeline.sinks import WriteJsonl
-from pipeline.site import Site
+from pipeline.site import NO_SITEINFO, Site, one_site
 from pipeline.splits import SPLITS, SplitConfig
 from pipeline.vocabulary import SaveTokenizer, TrainTokenizer
 
@@ -62,25 +62,22 @@ def expand_inputs(patterns: list[str]) -> list[str]:
     return sorted(set(paths))
 
 
-def read_site(path: str) -> Site | None:
-    """The ``<siteinfo>`` of a dump (reads only its head); None if the file has no usable header."""
-    for event in read_dump(path, open_raw, max_page_bytes=64 << 20):
-        if event.kind == "site":
-            return event.value
-        if event.kind in ("page", "dead_letter", "error", "input"):
-            break
-    return None
-
-
 def site_of(paths: list[str]) -> Site:
-    """One wiki per run: titles of different wikis would collide in the entity table."""
-    sites = {p: read_site(p) for p in paths}
-    found = {s.dbname: s for s in sites.values() if s is not None and s.dbname != Site().dbname}
-    if not found:
-        raise InputError(f"--input: no MediaWiki <siteinfo> found in {', '.join(paths)}")
-    if len(found) > 1:
-        raise InputError(f"--input: files from different wikis ({', '.join(sorted(found))}); run one wiki at a time")
-    return next(iter(found.values()))
+    """The run's wiki from each file's head (:func:`pipeline.site.one_site`); a file without a usable
+    head is left to the read, which records why, unless no file has one."""
+    sites, unreadable = {}, []
+    for path in paths:
+        try:
+            sites[path] = read_site(path, open_raw, max_page_bytes=64 << 20)
+        except ValueError as err:
+            unreadable.append(f"{path}: {err}")
+    try:
+        site = one_site(sites)
+    except ValueError as err:
+        raise InputError(f"--input: {err}" + (f" ({'; '.join(unreadable)})" if unreadable else "")) from None
+    for path in site.without_siteinfo:
+        log.warning("%s: %s", path, NO_SITEINFO)
+    return site
 
 
 def pretrained_tokenizer(options: KilmOptions) -> KilmTokenizer | None:

@@ -5,11 +5,17 @@ first with a linear scanner (templates that carry text, such as ``{{lang|fr|text
 text), then each paragraph block goes through mwparserfromhell for links, formatting and entities.
 Removed markup leaves a sentinel so that a line emptied by removal does not split a paragraph:
 paragraphs are the blocks between blank lines of the *original* wikitext (DESIGN.md, plain text rules).
+The sentinel stays in the rendered text as a *hole* until :func:`_tidy` has removed what holes leave
+behind ("Alabama () is", "(; born 1950", "1912, )", "word , next"), so that brackets and punctuation
+the article itself writes ("printf()") are kept. File links are cut before paragraphs are split, by
+namespace or by their shape (a media file name, image options) where the prefix is a local alias the
+siteinfo does not list, captions over several lines included; HTML tags go, their content stays.
 """
 
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -19,13 +25,14 @@ import mwparserfromhell
 from mwparserfromhell import nodes
 from sentencex import segment
 
+from pipeline.dates import DATE_TEMPLATES, render_date
 from pipeline.site import CATEGORY_NS, FILE_NS, MEDIA_NS, Site
 
-_GONE = "\ue000"  # stands where markup was removed, until rendering
+_GONE = "\ue000"  # stands where markup was removed (a hole), until _tidy
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _DROPPED_TAGS = ("ref", "references", "gallery", "math", "chem", "ce", "score", "timeline", "imagemap",
-                 "syntaxhighlight", "source", "graph", "mapframe", "maplink", "templatedata", "noinclude",
-                 "includeonly", "hiero", "inputbox", "categorytree", "poem")
+                 "syntaxhighlight", "source", "graph", "mapframe", "maplink", "templatedata", "includeonly",
+                 "hiero", "inputbox", "categorytree", "poem")
 _TAG_NAMES = "|".join(_DROPPED_TAGS)
 _SELF_CLOSED_TAG = re.compile(rf"<(?:{_TAG_NAMES})\b[^<>]*?/\s*>", re.IGNORECASE)
 _PAIRED_TAG = re.compile(rf"<({_TAG_NAMES})\b[^<>]*?>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
@@ -40,6 +47,42 @@ _REDIRECT = re.compile(r"^\s*#[^\s\[]+\s*:?\s*\[\[([^\]|#]+)", re.UNICODE)
 _WS = re.compile(r"\s+")
 _RESIDUE = re.compile(r"\[\[|\]\]|\{\{|\}\}|'{2,}|\{\||\|\}")
 _PAREN = re.compile(r"\s*(?:\([^()]*\)|（[^（）]*）)")
+_LINK_HEAD = re.compile(r"\[\[([^\[\]{}|\n]*)")
+_LINK_BRACKETS = re.compile(r"\[\[|\]\]")
+_BLOCK_END = re.compile(r"\n[ \t]*\n")
+_MEDIA_FILE = re.compile(
+    r"\.(?:jpe?g|png|svg|gif|tiff?|webp|xcf|bmp|ogg|oga|ogv|opus|webm|mp3|mp4|wav|flac|midi?|pdf|djvu|stl)\s*$",
+    re.IGNORECASE)
+#: Image options (MediaWiki's img_* magic words) in English and the languages of the shipped samples:
+#: a link whose prefix is no known namespace is a file link when one of them precedes its caption.
+_IMAGE_OPTION = re.compile(
+    r"^\s*(?:thumb(?:nail)?|frame(?:d|less)?|border|upright(?:\s*=?\s*[\d.]*)?|left|right|center|centre|none|"
+    r"baseline|middle|top|bottom|\d*(?:x\d+)?\s*(?:px|пкс|пікс)|(?:alt|link|page|class|lang)\s*=[^|\]]*|"
+    r"nhỏ|phải|trái|giữa|không|khung|đứng|міні|мініатюра|мини|праворуч|ліворуч|справа|зліва|центр|рамка|безрамки|"
+    r"մինի|աջից|ձախից|կենտրոն|շրջանակ)\s*$", re.IGNORECASE)
+#: Tags whose content is text (HTML block and inline, and the transclusion tags whose content the
+#: page itself shows); the tags and their attributes never are.
+_HTML_TAG_NAMES = ("div", "center", "blockquote", "p", "span", "font", "section", "article", "aside", "figure",
+                   "figcaption", "small", "big", "sup", "sub", "s", "u", "b", "i", "em", "strong", "abbr", "cite",
+                   "code", "tt", "var", "kbd", "samp", "q", "ins", "del", "strike", "mark", "bdi", "bdo", "ruby",
+                   "rb", "rt", "rp", "time", "data", "dfn", "ol", "ul", "li", "dl", "dt", "dd", "h[1-6]", "wbr",
+                   "table", "tr", "td", "th", "tbody", "thead", "tfoot", "caption", "colgroup", "col",
+                   "onlyinclude", "noinclude")
+_HTML_TAG = re.compile(rf"</?(?:{'|'.join(_HTML_TAG_NAMES)})\b[^<>]*>", re.IGNORECASE)
+#: an HTML table with no table inside (tables go whole, as wikitext ones: innermost first)
+_HTML_TABLE = re.compile(r"<table\b[^<>]*>(?:(?!<table\b).)*?</table\s*>", re.IGNORECASE | re.DOTALL)
+#: what a file link that lost its "[[File:" leaves: "xnhỏ|321x321px|" before its caption
+_OPTION_RUN = re.compile(rf"[^\s|]*\|(?:{_IMAGE_OPTION.pattern[1:-1]}\|)+", re.IGNORECASE)
+# What holes leave behind (H = the sentinel; P = punctuation and dashes a removal strands):
+_P = r"\s,;:、，；–—\-"
+_HOLE_TIDY = re.compile(
+    rf"\s*[(（][{_P}.]*{_GONE}[{_P}.{_GONE}]*[)）]"  # a bracket with nothing but holes: "Alabama ( ; ) is"
+    rf"|(?<=[(（])[{_P}]*{_GONE}[{_P}{_GONE}]*"  # what opens a bracket: "(; born 1950"
+    rf"|[{_P}]*{_GONE}[{_P}{_GONE}]*(?=[)）])"  # what closes it: "1912 — , )"
+    rf"|^[\s{_GONE}]*{_GONE}[{_P}{_GONE}]*"  # what starts the paragraph: ", born in"
+    rf"|(?<=[,;:、，；])[\s{_GONE}]*{_GONE}[\s{_GONE}]*[,;:、，；]"  # doubled punctuation: "X, , Y"
+    rf"|\s*{_GONE}[\s{_GONE}]*(?=[,.;:!?。、，；])"  # a space before punctuation: "word , next"
+    rf"|{_GONE}")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?،。、，])")
 # Letters that continue a link ("[[apple]]s"); scripts written without spaces have no link trail.
 _TRAIL = re.compile(r"^[^\W\d_\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\uac00-\ud7af]+")
@@ -160,13 +203,15 @@ class _Templates:
             return _GONE
         if folded in _SYMBOL_TEMPLATES:
             return _SYMBOL_TEMPLATES[folded]
+        if folded in DATE_TEMPLATES:
+            return render_date(folded, _split_args(self.strip(body, top=False))[1:], self.site.language) or _GONE
         index = TEXT_TEMPLATES.get(folded)
         if index is None and folded.startswith("lang-"):
             index = 1
         if index is None:
             return _GONE
         args = [a for a in _split_args(self.strip(body, top=False)) if "=" not in a.split("|")[0]]
-        if len(args) <= index:
+        if len(args) <= index or not args[index].strip():
             return _GONE
         return args[index]
 
@@ -226,6 +271,77 @@ def _strip_tables(text: str) -> tuple[str, int]:
     return "".join(out), unbalanced
 
 
+def _file_link(target: str, site: Site) -> bool | None:
+    """Whether ``[[target|...]]`` embeds a file: True by namespace, or by a media file name after a
+    prefix no namespace of the siteinfo has (a local alias, ``Hình:``); None when only its options
+    can tell (see :data:`_IMAGE_OPTION`)."""
+    if ":" not in target:
+        return False
+    parsed = site.parse_link_target(target)
+    if parsed.leading_colon:
+        return False
+    if parsed.namespace in (FILE_NS, MEDIA_NS):
+        return True
+    if parsed.namespace != 0 or parsed.interwiki:
+        return False
+    return True if _MEDIA_FILE.search(target) else None
+
+
+def _link_end(text: str, start: int) -> int | None:
+    """Where the ``[[`` at ``start`` closes (nested links counted), or None."""
+    depth = 0
+    for match in _LINK_BRACKETS.finditer(text, start):
+        depth += 1 if match.group() == "[[" else -1
+        if depth == 0:
+            return match.end()
+    return None
+
+
+def _strip_file_links(text: str, site: Site) -> tuple[str, int]:
+    """Remove file links with their captions (nested links and line breaks in them), before the text is
+    cut into paragraphs; one not closed within its block ends there. Returns the text and how many."""
+    out, last, found = [], 0, 0
+    for head in _LINK_HEAD.finditer(text):
+        start = head.start()
+        if start < last:
+            continue
+        kind = _file_link(head.group(1), site)
+        if kind is False:
+            continue
+        end = _link_end(text, start)
+        if kind is None and (end is None or not any(
+                _IMAGE_OPTION.match(a) for a in _split_args(text[start + 2 : end - 2])[1:-1])):
+            continue
+        found += 1
+        out.append(text[last:start] + _GONE)
+        block_end = _BLOCK_END.search(text, start, end or len(text))
+        if block_end:  # unclosed in its block ("[[File:x|a [[link]]" and paragraphs on): MediaWiki ends it there
+            end = block_end.start()
+        last = end or len(text)
+    out.append(text[last:])
+    return "".join(out), found
+
+
+def _strip_option_runs(text: str) -> str:
+    """What a file link that lost its ``[[File:`` leaves ("xnhỏ|321x321px|caption]]"): its options, and
+    its caption up to the ``]]`` that closes it within the block."""
+    out, last = [], 0
+    for run in _OPTION_RUN.finditer(text):
+        if run.start() < last:
+            continue
+        end, depth = run.end(), 0
+        for bracket in _LINK_BRACKETS.finditer(text, run.end()):
+            depth += 1 if bracket.group() == "[[" else -1
+            if depth < 0:
+                if not _BLOCK_END.search(text, run.end(), bracket.start()):
+                    end = bracket.end()
+                break
+        out.append(text[last : run.start()] + _GONE)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
 def _blocks(text: str) -> Iterable[tuple[str, str | None]]:
     """Yield ("heading", title) and ("block", wikitext) in order; list lines and rules are dropped."""
     lines: list[str] = []
@@ -259,13 +375,13 @@ class _Renderer:
     def _walk(self, node_list, segments: list[tuple[str, str | None]]) -> None:
         for node in node_list:
             if isinstance(node, nodes.Text):
-                value = node.value.replace(_GONE, "")
+                value = node.value  # holes stay until _tidy
                 if segments and segments[-1][1] is not None and value:
-                    trail = _TRAIL.match(value)
+                    trail = _TRAIL.match(value.lstrip(_GONE))  # removed markup does not end a link trail
                     if trail:
                         surface, target = segments[-1]
                         segments[-1] = (surface + trail.group(), target)
-                        value = value[trail.end() :]
+                        value = value.lstrip(_GONE)[trail.end() :]
                 if value:
                     segments.append((value, None))
             elif isinstance(node, nodes.Wikilink):
@@ -275,6 +391,8 @@ class _Renderer:
                     segments.append((" ", None))
                 elif node.contents is not None and node.tag.lower() not in _DROPPED_TAGS:
                     self._walk(node.contents.nodes, segments)
+                else:
+                    segments.append((_GONE, None))
             elif isinstance(node, nodes.HTMLEntity):
                 segments.append((node.normalize(), None))
             elif isinstance(node, nodes.ExternalLink):
@@ -282,6 +400,8 @@ class _Renderer:
                     self._walk(node.title.nodes, segments)
                 elif not node.brackets:
                     segments.append((str(node.url), None))
+                else:  # "[https://…]" shows a number: a hole to us
+                    segments.append((_GONE, None))
             # Comments, headings, templates and arguments left here render nothing.
 
     def _link(self, node: nodes.Wikilink, segments: list[tuple[str, str | None]]) -> None:
@@ -289,16 +409,19 @@ class _Renderer:
         target = self.site.parse_link_target(raw_target)
         if target.interwiki == "interlanguage":
             self.counts["interlanguage"] = self.counts.get("interlanguage", 0) + 1
+            segments.append((_GONE, None))
             return
-        if target.namespace in (FILE_NS, MEDIA_NS) and not target.leading_colon:
+        if _file_link(raw_target, self.site):  # one inside a link's own text, left by _strip_file_links
             self.counts["file"] = self.counts.get("file", 0) + 1
+            segments.append((_GONE, None))
             return
         if target.namespace == CATEGORY_NS and not target.leading_colon:
             self.counts["category"] = self.counts.get("category", 0) + 1
+            segments.append((_GONE, None))
             return
         inner: list[tuple[str, str | None]] = []
         self._walk((node.text if node.text is not None else node.title).nodes, inner)
-        visible = "".join(s for s, _ in inner)
+        visible = "".join(s for s, _ in inner).replace(_GONE, "")
         if node.text is None:
             visible = visible.lstrip().lstrip(":")
         if not visible.strip() and node.text is not None and not str(node.text).strip():
@@ -354,25 +477,31 @@ def _assemble(segments: list[tuple[str, str | None]]) -> tuple[str, list[Mention
     return plain, mentions
 
 
+def _without(text: str, mentions: list[Mention], spans: Iterable[tuple[int, int]]) -> tuple[str, list[Mention]]:
+    """``text`` without the character ranges ``spans``, whitespace collapsed again, mention offsets
+    moved to match (a mention left empty is dropped)."""
+    keep = [True] * len(text)
+    for start, end in spans:
+        keep[start:end] = [False] * (end - start)
+    shift = list(itertools.accumulate((not kept for kept in keep), initial=0))  # removed before each index
+    new_text = "".join(ch for ch, kept in zip(text, keep, strict=True) if kept)
+    moved = [Mention(m.start - shift[m.start], m.end - shift[m.end], m.surface, m.target) for m in mentions]
+    return _assemble(_segments_from(new_text, moved))
+
+
 def _scrub_residue(text: str, mentions: list[Mention]) -> tuple[str, list[Mention], int]:
     """Remove markup left by unbalanced links/formatting, shifting mention offsets to match."""
-    hits = list(_RESIDUE.finditer(text))
+    hits = [hit.span() for hit in _RESIDUE.finditer(text)]
     if not hits:
         return text, mentions, 0
-    keep = [True] * len(text)
-    for hit in hits:
-        for i in range(hit.start(), hit.end()):
-            keep[i] = False
-    shift = [0] * (len(text) + 1)
-    removed = 0
-    for i, kept in enumerate(keep):
-        shift[i] = removed
-        removed += not kept
-    shift[len(text)] = removed
-    new_text = "".join(ch for ch, kept in zip(text, keep) if kept)
-    moved = [Mention(m.start - shift[m.start], m.end - shift[m.end], m.surface, m.target) for m in mentions]
-    collapsed, final_mentions = _assemble(_segments_from(new_text, moved))
-    return collapsed, final_mentions, len(hits)
+    return (*_without(text, mentions, hits), len(hits))
+
+
+def _tidy(text: str, mentions: list[Mention]) -> tuple[str, list[Mention]]:
+    """Remove the holes and what they leave behind (:data:`_HOLE_TIDY`), offsets kept exact."""
+    if _GONE not in text:
+        return text, mentions
+    return _without(text, mentions, (hit.span() for hit in _HOLE_TIDY.finditer(text)))
 
 
 def _segments_from(text: str, mentions: list[Mention]) -> list[tuple[str, str | None]]:
@@ -398,11 +527,18 @@ def parse_article(
     text = _SELF_CLOSED_TAG.sub(_GONE, text)
     text = _PAIRED_TAG.sub(_GONE, text)
     text = _BROKEN_TAG.sub(_GONE, text)
+    while True:
+        text, tables = _HTML_TABLE.subn(_GONE, text)
+        if not tables:
+            break
     templates = _Templates(site, short_description_names)
     text = templates.strip(text)
     text, unbalanced_tables = _strip_tables(text)
     text = _MAGIC_WORD.sub(_GONE, text)
-    counts: dict[str, int] = {}
+    text, files = _strip_file_links(text, site)
+    text = _strip_option_runs(text)
+    text = _HTML_TAG.sub(_GONE, text)
+    counts: dict[str, int] = {"file": files} if files else {}
     renderer = _Renderer(site, counts)
     paragraphs: list[Paragraph] = []
     unbalanced = templates.unbalanced + unbalanced_tables
@@ -417,6 +553,7 @@ def parse_article(
             continue
         plain, mentions = renderer.render(value)
         plain, mentions, scrubbed = _scrub_residue(plain, mentions)
+        plain, mentions = _tidy(plain, mentions)
         unbalanced += scrubbed
         if plain:
             paragraphs.append(Paragraph(len(paragraphs), plain, mentions, in_lead))

@@ -116,9 +116,10 @@ class Plan:
     argv: list[str]
     init: tuple[Path, Path, Path] | None  # (start checkpoint, dictionary, init checkpoint to write)
     resume: Path | None
+    notes: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        lines = []
+        lines = [f"# {note}" for note in self.notes]
         if self.resume is not None:
             lines.append(f"# resumes from {self.resume}")
         if self.init is not None:
@@ -193,10 +194,37 @@ def kilm_shards(data: Path) -> list[Path]:
                     key=lambda p: int(p.name[5:]))
     if not shards:
         raise LaunchError(f"no shard*/ directories in --data {data}")
-    for required in (shards[0] / "dict.txt", shards[0] / "valid.source.idx"):
-        if not required.is_file():
-            raise LaunchError(f"missing {required}")
+    if not (shards[0] / "dict.txt").is_file():
+        raise LaunchError(f"missing {shards[0] / 'dict.txt'}")
     return shards
+
+
+def has_rows(prefix: Path, out: Path, section: str, split: str) -> bool:
+    """Whether a split has files. The pipeline writes none for a split with no rows (as
+    fairseq-preprocess writes none for a split it was not given) and its manifest says so; files
+    missing otherwise are an error, except a train shard, which may be empty while others are not."""
+    if prefix.with_name(prefix.name + ".idx").is_file():
+        return True
+    try:
+        recorded = records.split_rows(out, section, split)
+    except records.RecordError as error:
+        raise LaunchError(str(error)) from None
+    if recorded is None or (recorded > 0 and (split, section) != ("train", "sequences")):
+        raise LaunchError(f"missing {prefix}.idx")
+    return False
+
+
+def split_checks(train: Sequence[Path], valid: Path, out: Path, section: str) -> list[str]:
+    """A small wiki's empty splits, handled as a fairseq user would: no valid rows → train with
+    ``--disable-validation`` (returned as a note); a train file without rows → stop, saying what to change."""
+    for prefix in train:
+        if not has_rows(prefix, out, section, "train"):
+            raise LaunchError(f"no train rows in {prefix.parent} (the pipeline writes no files for an empty split): "
+                              "rerun the pipeline with lower --valid-fraction/--test-fraction or fewer --num-shards")
+    if has_rows(valid, out, section, "valid"):
+        return []
+    return [f"no valid rows ({out / 'manifest.json'}: {section}.valid = 0): training with --disable-validation; "
+            "rerun the pipeline with a higher --valid-fraction to validate"]
 
 
 def check_kilm_dictionary(dictionary: Path, language: str | None, extra: Sequence[str]) -> None:
@@ -317,6 +345,8 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
         except records.RecordError as error:
             raise LaunchError(str(error)) from None
         check_kilm_dictionary(shards[0] / "dict.txt", language, extra)
+        notes = split_checks([s / "train.source" for s in shards], shards[0] / "valid.source", opts.data.parent,
+                             "sequences")
         data, dictionary = ":".join(str(s) for s in shards), shards[0] / "dict.txt"
         task = ["--task", "kilm", "--criterion", "kilm_cross_entropy", *NOISE_ARGS]
         if opts.mode == "control":
@@ -327,6 +357,7 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     else:
         if not (plain / "dict.txt").is_file():
             raise LaunchError(f"missing {plain / 'dict.txt'}")
+        notes = split_checks([plain / "train"], plain / "valid", opts.data.parent, "plain_sequences")
         data, dictionary = str(plain), plain / "dict.txt"
         task = ["--task", "denoising", "--criterion", "cross_entropy", *NOISE_ARGS, *DENOISING_ARGS,
                 "--tokens-per-sample", str(preset.block_tokens)]
@@ -378,7 +409,9 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
         argv += ["--distributed-world-size", str(world), "--load-checkpoint-on-all-dp-ranks"]
         if gpus == 0:
             argv += CPU_WORKER_ARGS
-    return Plan(argv=[*argv, *extra], init=init, resume=resume)
+    if notes:
+        argv.append("--disable-validation")
+    return Plan(argv=[*argv, *extra], init=init, resume=resume, notes=tuple(notes))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
