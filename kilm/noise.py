@@ -76,6 +76,22 @@ def regular_range(symbols: Sequence[str]) -> tuple[int, int]:
     return len(seq.FAIRSEQ_SPECIALS), end
 
 
+class _Stream:
+    """Numbers drawn in batches from a generator, handed out one at a time (few torch calls per row)."""
+
+    def __init__(self, draw, batch: int) -> None:
+        self.draw = draw
+        self.batch = batch
+        self.values: list[float] = []
+        self.at = 0
+
+    def next(self) -> float:
+        if self.at == len(self.values):
+            self.values, self.at = self.draw(self.batch).tolist(), 0
+        self.at += 1
+        return self.values[self.at - 1]
+
+
 @dataclass(frozen=True)
 class MaskDraw:
     """Where one example is masked, and the Poisson draws that placed the spans (zeros included)."""
@@ -114,26 +130,24 @@ class TextInfilling:
         for i in range(size - 1, -1, -1):
             nxt = nxt if maskable[i] else i
             stop[i] = nxt
-        free = candidates
-        total, batch = 0, max(budget, 8)
+        draws = _Stream(lambda n: torch.poisson(torch.full((n,), self.config.poisson_lambda), generator=generator),
+                        max(budget, 8))
+        uniforms = _Stream(lambda n: torch.rand(n, generator=generator), max(budget, 8))
+        total = 0
         while total < budget:
-            draws = torch.poisson(torch.full((batch,), self.config.poisson_lambda), generator=generator)
-            starts = torch.rand(batch, generator=generator)
-            for length, u in zip(draws.long().tolist(), starts.tolist()):
-                if total == budget:
-                    break
-                lengths.append(length)
-                if length == 0:
-                    continue
-                start = free[min(int(u * len(free)), len(free) - 1)]
-                new, i = 0, start
-                while i < min(start + length, stop[start]) and total + new < budget:
-                    if not masked[i]:
-                        masked[i] = True
-                        new += 1
-                    i += 1
-                total += new
-                free = [p for p in free if not masked[p]]
+            length = int(draws.next())
+            lengths.append(length)
+            if length == 0:
+                continue
+            start = candidates[int(uniforms.next() * len(candidates))]
+            while masked[start]:  # uniform over the unmasked candidates, by rejection
+                start = candidates[int(uniforms.next() * len(candidates))]
+            i = start
+            while i < min(start + length, stop[start]) and total < budget:
+                if not masked[i]:
+                    masked[i] = True
+                    total += 1
+                i += 1
         return MaskDraw(torch.tensor(masked, dtype=torch.bool), lengths)
 
     def __call__(self, tokens: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

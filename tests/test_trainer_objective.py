@@ -41,8 +41,10 @@ def setup(data: Path, *flags: str, seed: int = 7):
 
 
 def epoch_rows(task, epoch: int, split: str = "train") -> list[dict]:
-    """The items of one epoch, in fairseq's own batches (its iterator, its size filter)."""
-    task.load_dataset(split, epoch=epoch)
+    """The items of one epoch as fairseq-train gets them from one shard: the split loaded once, then each
+    epoch's batches from ``get_batch_iterator(epoch=...)`` (its size filter included)."""
+    if split not in task.datasets:
+        task.load_dataset(split, epoch=1)
     iterator = task.get_batch_iterator(task.dataset(split), max_sentences=16, max_positions=task.max_positions(),
                                        seed=7, epoch=epoch)
     return [task.dataset(split)[i] for batch in iterator.next_epoch_itr(shuffle=False) for i in batch["id"].tolist()]

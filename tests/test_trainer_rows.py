@@ -70,3 +70,23 @@ def test_read_rows_codes_paragraphs_and_entities(tmp_path: Path) -> None:
         read_rows(path)
     with pytest.raises(FileNotFoundError, match=r"nope\.rows\.jsonl\.gz: missing"):
         read_rows(tmp_path / "nope.rows.jsonl.gz")
+
+
+def test_a_pass_spans_one_epoch_per_shard() -> None:
+    """With K shards fairseq reads one a epoch: epochs 1..K are pass 0, K+1..2K pass 1."""
+    from trainer.noising import ParagraphDrawDataset
+
+    class Sized:  # the little a wrapper needs of the dataset below it
+        sizes = np.ones((6, 2), dtype=np.int64)
+
+        def __len__(self) -> int:
+            return 6
+
+    drawn = ParagraphDrawDataset(Sized(), paragraphs_of([2, 4]), seed=1, shards_per_pass=2)
+    passes = []
+    for epoch in (1, 2, 3, 4, 5):
+        drawn.set_epoch(epoch)
+        passes.append(drawn.pass_index)
+        assert len(drawn.ordered_indices()) == 2
+    assert passes == [0, 0, 1, 1, 2]
+    assert not drawn.can_reuse_epoch_itr_across_epochs
