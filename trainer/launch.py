@@ -378,9 +378,9 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
         init_file = save_dir / "init.pt"
         init = None if resume else (opts.init, dictionary, init_file)
         argv += ["--finetune-from-model", str(init_file)]
-    # fp16/bf16: fairseq would flatten the parameters into one vector, and no-decay groups need their shapes.
-    argv += {"fp32": [], "fp16": ["--fp16", "--fp16-no-flatten-grads"],
-             "bf16": ["--bf16", "--fp16-no-flatten-grads"]}[precision]
+    # fp16: fairseq would flatten the parameters into one vector, and kilm_adamw's groups need their shapes
+    # (with bf16 it never flattens).
+    argv += {"fp32": [], "fp16": ["--fp16", "--fp16-no-flatten-grads"], "bf16": ["--bf16"]}[precision]
     if gpus == 0:
         argv.append("--cpu")
     if world > 1:

@@ -61,12 +61,12 @@ class KnowledgePairDataset(FairseqDataset):
         self.dictionary = dictionary
         self.special = special
         self.lang_id = lang_id
-        self.donors = donors
         self._bos = torch.tensor([dictionary.bos()])
         self._end = torch.tensor([] if lang_id is None else [lang_id], dtype=torch.long)
         added = 1 + len(self._end)
         self.src_sizes = np.asarray(source.sizes) + added
         self.tgt_sizes = np.asarray(target.sizes) + added
+        self.donors = donors
         if donors is not None:
             if span_lengths is None or len(donors) != len(target) or len(span_lengths) != len(target):
                 raise ValueError(f"donors and span_lengths must have one entry per row ({len(target)})")
@@ -165,7 +165,19 @@ def to_plain(item: Item, special: SpecialIds, form: str) -> Item:
     return {**item, "source": target.clone(), "target": target, "span": None}
 
 
-class TextInfillingDataset(BaseWrapperDataset):
+class EpochWrapperDataset(BaseWrapperDataset):
+    """A wrapper that keeps the epoch fairseq sets (from 1), for what it draws per epoch."""
+
+    def __init__(self, dataset: FairseqDataset) -> None:
+        super().__init__(dataset)
+        self.epoch = 1
+
+    def set_epoch(self, epoch: int) -> None:
+        super().set_epoch(epoch)
+        self.epoch = epoch
+
+
+class TextInfillingDataset(EpochWrapperDataset):
     """Applies the per-epoch noise to a ``KnowledgePairDataset``; the target is never noised."""
 
     def __init__(self, dataset: KnowledgePairDataset, noise: TextInfilling | None, *, seed: int,
@@ -179,11 +191,6 @@ class TextInfillingDataset(BaseWrapperDataset):
         self.seed = seed
         self.plain_share = plain_share
         self.plain_form = plain_form
-        self.epoch = 1
-
-    def set_epoch(self, epoch: int) -> None:
-        super().set_epoch(epoch)
-        self.epoch = epoch
 
     def __getitem__(self, index: int) -> Item:
         item = self.dataset[index]
@@ -196,7 +203,7 @@ class TextInfillingDataset(BaseWrapperDataset):
         return item
 
 
-class ParagraphDrawDataset(BaseWrapperDataset):
+class ParagraphDrawDataset(EpochWrapperDataset):
     """One row per paragraph per pass: each epoch, ``ordered_indices`` gives fairseq only the rows drawn
     for that epoch's pass (``paragraphs[i]``: row ``i``'s paragraph code), by size as the inner dataset.
 
@@ -212,11 +219,6 @@ class ParagraphDrawDataset(BaseWrapperDataset):
         self.paragraphs = paragraphs
         self.seed = seed
         self.shards_per_pass = shards_per_pass
-        self.epoch = 1
-
-    def set_epoch(self, epoch: int) -> None:
-        super().set_epoch(epoch)
-        self.epoch = epoch
 
     @property
     def pass_index(self) -> int:

@@ -2,9 +2,9 @@
 LayerNorm weights, as the KILM reference's Hugging Face Trainer applies it.
 
 Parameters with fewer than two dimensions (biases, LayerNorm weights and biases) get weight decay 0;
-matrices (linear layers, embeddings) get ``--weight-decay``. fairseq's ``--fp16``/``--bf16`` flatten all
-parameters into one vector unless ``--fp16-no-flatten-grads`` is given (the launcher gives it); a
-single flat vector is refused, since no group could be told apart in it.
+matrices (linear layers, embeddings) get ``--weight-decay``. fairseq's ``--fp16`` flattens all
+parameters into one vector unless ``--fp16-no-flatten-grads`` is given (the launcher gives it; ``--bf16``
+never flattens); a single flat vector is refused, since no group could be told apart in it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def decay_groups(params: Iterable[torch.nn.Parameter]) -> list[dict]:
     """Matrices decay (the optimizer's weight decay); 1-D parameters do not."""
     params = list(params)
     if len(params) == 1 and params[0].ndim == 1 and params[0].numel() > 1:
-        raise ValueError("kilm_adamw got one flat parameter vector: pass --fp16-no-flatten-grads with --fp16/--bf16")
+        raise ValueError("kilm_adamw got one flat parameter vector: pass --fp16-no-flatten-grads with --fp16")
     groups = [{"params": [p for p in params if p.ndim >= 2]},
               {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
     return [g for g in groups if g["params"]]

@@ -37,22 +37,14 @@ class KilmConfig(FairseqDataclass):
         default=MISSING,
         metadata={"help": "colon-separated shard directories (bin/shard0:bin/shard1:...), one per epoch"},
     )
-    mask: float = field(
-        default=InfillingConfig.ratio,
-        metadata={"help": "text infilling: share of non-special source tokens masked, on average (0: off)"},
-    )
-    mask_random: float = field(
-        default=InfillingConfig.random_ratio,
-        metadata={"help": "text infilling: share of masked runs replaced by a random token"},
-    )
-    replace_length: int = field(
-        default=InfillingConfig.replace_length,
-        metadata={"help": "a masked run becomes 1 <mask> (1), nothing (0), or one <mask> per token (-1)"},
-    )
-    poisson_lambda: float = field(
-        default=InfillingConfig.poisson_lambda,
-        metadata={"help": "text infilling: mean span length (Poisson); KILM 3.0, BART 3.5"},
-    )
+    mask: float = field(default=InfillingConfig.ratio, metadata={
+        "help": "text infilling: share of non-special source tokens masked, on average (0: off)"})
+    mask_random: float = field(default=InfillingConfig.random_ratio, metadata={
+        "help": "text infilling: share of masked runs replaced by a random token"})
+    replace_length: int = field(default=InfillingConfig.replace_length, metadata={
+        "help": "a masked run becomes 1 <mask> (1), nothing (0), or one <mask> per token (-1)"})
+    poisson_lambda: float = field(default=InfillingConfig.poisson_lambda, metadata={
+        "help": "text infilling: mean span length (Poisson); KILM 3.0, BART 3.5"})
     plain_share: float = field(
         default=0.0,
         metadata={"help": "share of knowledge rows trained as plain text infilling instead, drawn per epoch "
