@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import gzip
 import json
 import math
 import shutil
@@ -15,7 +16,6 @@ import pytest
 import torch
 
 from kilm import sequence as seq
-from kilm.indexed import read_indexed
 from tests.trainer_fixtures import build_corpus
 from trainer.launch import TRAINER_DIR, make_plan, parse_args
 
@@ -42,19 +42,26 @@ def fairseq_read(data: Path, *args: str, env: dict[str, str] | None = None) -> t
     return argv[:at], options.parse_args_and_arch(options.get_training_parser(), argv[at:])
 
 
-def train_rows(data: Path) -> list[int]:
-    return [len(read_indexed(shard / "train.source")) for shard in sorted(data.glob("shard*"))]
+def train_paragraphs(data: Path) -> list[int]:
+    """Rows one pass trains per shard: one per train paragraph (counted from the rows files)."""
+    counts = []
+    for shard in sorted(data.glob("shard*")):
+        with gzip.open(shard / "train.rows.jsonl.gz", "rt", encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f]
+        # a paragraph's knowledge rows take turns; each window of a plain paragraph is trained every pass
+        counts.append(len({r["example"] if r["entity"] is not None else r["key"] for r in rows}))
+    return counts
 
 
 def check_bart_base(args: argparse.Namespace, data: Path, world: int, precision: str = "bf16") -> None:
-    """KILM's bart-base recipe (batch 8 x 128 per device, 10 passes of the shards' rows, lr 5e-5 with
+    """KILM's bart-base recipe (batch 8 x 128 per device, 10 passes of the shards' paragraphs, lr 5e-5 with
     no warmup, AdamW with weight decay 0.01), as fairseq reads the flags."""
-    batches = [math.ceil(rows / 8) for rows in train_rows(data)]
+    batches = [math.ceil(n / 8) for n in train_paragraphs(data)]
     updates = 10 * sum(math.ceil(math.ceil(b / world) / 128) for b in batches)
     assert args.data == f"{data}/shard0:{data}/shard1" and args.user_dir == str(TRAINER_DIR)
     assert (args.task, args.criterion, args.arch) == ("kilm", "kilm_cross_entropy", "bart_base")
     assert (args.mask, args.mask_random, args.replace_length, args.poisson_lambda) == (0.3, 0.0, 1, 3.0)
-    assert (args.optimizer, args.weight_decay, args.lr, args.warmup_updates) == ("adam", 0.01, [5e-05], 0)
+    assert (args.optimizer, args.weight_decay, args.lr, args.warmup_updates) == ("kilm_adamw", 0.01, [5e-05], 0)
     assert ast.literal_eval(args.adam_betas) == (0.9, 0.999) and args.lr_scheduler == "polynomial_decay"
     assert (args.batch_size, args.update_freq, args.seed) == (8, [128], 1)
     assert args.max_update == int(args.total_num_update) == updates  # fairseq keeps the latter a string
@@ -85,6 +92,7 @@ def test_two_nodes_of_eight_gpus(data: Path) -> None:
     assert launcher == [PY, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "8", "--rdzv-backend",
                         "c10d", "--rdzv-endpoint", "node001:29400", "--rdzv-id", "4242", "-m", "fairseq_cli.train"]
     check_bart_base(args, data, 16, "fp16")
+    assert args.fp16_no_flatten_grads  # kilm_adamw keeps parameters apart to skip decay on 1-D ones
     slurm = {"SLURM_LAUNCH_NODE_IPADDR": "10.0.0.1"}
     launcher, _ = fairseq_read(data, "--preset", "bart-base", "--gpus", "8", "--nodes", "2", env=slurm)
     assert launcher[launcher.index("--rdzv-endpoint") :][:4] == ["--rdzv-endpoint", "10.0.0.1:29500", "--rdzv-id",
@@ -113,6 +121,9 @@ def test_modes_init_and_extra_args(data: Path, tmp_path: Path) -> None:
     assert f"--max-update {control_updates} " in kilm  # control makes the updates kilm makes
     base = command(data, "--preset", "cpu-tiny", "--gpus", "0", "--mode", "base")
     assert "--task denoising" in base and "--finetune-from-model" not in base
+    shuffled = command(data, "--preset", "cpu-tiny", "--gpus", "0", "--mode", "control_shuffled", "--init", str(start))
+    assert "--task kilm" in shuffled and "--shuffle-knowledge" in shuffled and "--plain-share" not in shuffled
+    assert f"--max-update {control_updates} " in shuffled  # the same rows and updates as kilm
 
 
 def test_mbart_init_brings_its_shape_and_the_manifest_its_language_token(data: Path, tmp_path: Path) -> None:
@@ -175,6 +186,7 @@ def test_a_resumed_run_keeps_its_own_model_shape(data: Path, tmp_path: Path) -> 
     [
         (["--data", "/nonexistent/bin"], "--data /nonexistent/bin: no such directory"),
         (["--mode", "control"], "--mode control continues a checkpoint: give it with --init"),
+        (["--mode", "control_shuffled"], "--mode control_shuffled continues a checkpoint: give it with --init"),
         (["--mode", "base", "--init", "/x.pt"], "--mode base trains from scratch"),
         (["--init", "/nonexistent.pt"], "--init /nonexistent.pt: no such file or directory"),
         (["--precision", "bf16"], "--precision bf16 needs a GPU"),
