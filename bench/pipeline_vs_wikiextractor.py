@@ -92,7 +92,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dump", action="append", type=Path, default=None)
     parser.add_argument("--synthetic-entities", type=int, default=0,
-                        help="also bench a generated world of this many entities (pipeline.synth)")
+                        help="also bench a generated world of this many entities (synth)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     dumps = args.dump or ([DEFAULT_DUMP] if DEFAULT_DUMP.is_file() else [])
@@ -100,7 +100,7 @@ def main() -> int:
         tmp = Path(tmp_name)
         if args.synthetic_entities:
             world = tmp / f"world-{args.synthetic_entities}.xml.bz2"
-            subprocess.run([sys.executable, "-m", "pipeline.synth", "--entities", str(args.synthetic_entities),
+            subprocess.run([sys.executable, "-m", "synth", "--entities", str(args.synthetic_entities),
                             "--seed", "1", "--output", str(world)], cwd=ROOT, check=True)
             dumps.append(world)
         if not dumps:

@@ -2,7 +2,7 @@
 
     python bench/scaling.py [--pages 10000 30000 100000] [--runs 3] [--out bench/scaling.png]
 
-Each size is a synthetic world (``pipeline.synth``) of about that many pages, generated once and then
+Each size is a synthetic world (``synth``) of about that many pages, generated once and then
 run through the pipeline ``--runs`` times (DirectRunner, 1 worker, so the child's peak RSS is the
 pipeline's; medians). A world of a few pages, run the same way, measures the fixed start-up (imports,
 building the Beam graph), which is also reported subtracted. The goal: seconds per page flat within
@@ -55,7 +55,7 @@ def main() -> int:
         for pages in [5, *args.pages]:
             entities = max(1, round(pages / PAGES_PER_ENTITY))
             world = tmp / f"world-{entities}.xml.bz2"
-            gen_s, gen_mib = measured([sys.executable, "-m", "pipeline.synth", "--entities", str(entities),
+            gen_s, gen_mib = measured([sys.executable, "-m", "synth", "--entities", str(entities),
                                        "--seed", "1", "--output", str(world)])
             out = tmp / f"out-{entities}"
             runs = [measured([sys.executable, "-m", "pipeline.run", "--input", str(world), "--output", str(out),

@@ -1,6 +1,6 @@
 """Wall time and peak RSS of the synthetic world generator at growing sizes.
 
-Each size runs `python -m pipeline.synth` as a child process; its peak RSS comes from
+Each size runs `python -m synth` as a child process; its peak RSS comes from
 `os.wait4` (that child's own rusage), so runs do not mask each other and nothing beyond the
 standard library is needed. Flat RSS across sizes shows the generator streams.
 
@@ -35,7 +35,7 @@ class Run:
 def measure(entities: int, seed: int, workers: int, folder: Path) -> Run:
     """Run the generator once in a child process and read that child's rusage."""
     dump = folder / f"world-{entities}.xml.bz2"
-    command = [sys.executable, "-m", "pipeline.synth", "--entities", str(entities), "--seed", str(seed),
+    command = [sys.executable, "-m", "synth", "--entities", str(entities), "--seed", str(seed),
                "--workers", str(workers), "--output", str(dump)]
     started = time.perf_counter()
     child = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)

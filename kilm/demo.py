@@ -32,7 +32,7 @@ def stages(workdir: Path, entities: int, seed: int, base_passes: int, kilm_passe
     report = workdir / "report"
     base_ckpt = base / "checkpoint_last.pt"
     return [
-        Stage("synthetic world", [py, "-m", "pipeline.synth", "--entities", str(entities), "--seed", str(seed),
+        Stage("synthetic world", [py, "-m", "synth", "--entities", str(entities), "--seed", str(seed),
                                   "--output", str(world)], workdir / ".world.done"),
         Stage("Beam pipeline", [py, "-m", "pipeline.run", "--input", str(world), "--output", str(data),
                                 "--train-tokenizer", "--vocab-size", "4000", "--max-tokens", "256",
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     entities = args.entities
     if entities is None:
-        from pipeline.synth import DEFAULT_ENTITIES
+        from synth import DEFAULT_ENTITIES
 
         entities = DEFAULT_ENTITIES
     plan = stages(args.workdir, entities, args.seed, args.base_passes, args.kilm_passes)

@@ -1,4 +1,4 @@
-"""CLI: `python -m pipeline.synth --entities N --seed S --output world.xml.bz2`."""
+"""CLI: `python -m synth --entities N --seed S --output world.xml.bz2`."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.synth import DEFAULT_ENTITIES, generate
+from synth import DEFAULT_ENTITIES, generate
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m pipeline.synth",
+        prog="python -m synth",
         description="Write a fictional MediaWiki export (bz2, schema 0.10) and its truth file "
                     "(<stem>.truth.jsonl next to it). Same arguments give byte-identical files.",
     )

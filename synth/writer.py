@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from pipeline.synth.names import rng
-from pipeline.synth.pages import NAMESPACES, SITENAME, Page, entity_pages, footer_pages, header_pages
-from pipeline.synth.world import World
+from synth.names import rng
+from synth.pages import NAMESPACES, SITENAME, Page, entity_pages, footer_pages, header_pages
+from synth.world import World
 
 CHUNK = 100
 SCHEMA = "http://www.mediawiki.org/xml/export-0.10/"
