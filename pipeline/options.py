@@ -91,11 +91,14 @@ class KilmOptions(PipelineOptions):
         group.add_argument("--text-scope", choices=TEXT_SCOPES, default="article",
                            help="lead: text before the first heading (KILM's primary setting); "
                                 "article: the whole article (KILM's data upscaling)")
-        group.add_argument("--valid-fraction", type=_fraction, default=0.05)
-        group.add_argument("--test-fraction", type=_fraction, default=0.05)
+        group.add_argument("--valid-fraction", type=_fraction, default=0.05,
+                           help="share of pages (stable hash of the title) held out for validation")
+        group.add_argument("--test-fraction", type=_fraction, default=0.05,
+                           help="share of pages held out for eval (probe, ED, retention read only these)")
         group.add_argument("--unseen-entity-fraction", type=_fraction, default=0.05,
                            help="entities whose knowledge never appears in train (their pages go to test)")
-        group.add_argument("--max-redirect-hops", type=_positive, default=3)
+        group.add_argument("--max-redirect-hops", type=_positive, default=3,
+                           help="redirect chains longer than this are dead letters (loops end there too)")
         group.add_argument("--streams-per-read", type=_non_negative, default=50,
                            help="a .xml.bz2 with Wikimedia's multistream index beside it (X-index.txt.bz2) is "
                                 "read in tasks of this many bz2 streams (100 pages each), spread over the "
