@@ -1,11 +1,9 @@
-"""Our command-line options, as a Beam ``PipelineOptions`` view (Beam's own options pass through)."""
+"""Our command-line options (Beam's own options pass through to Beam)."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from kilm import sequence as seq
 
@@ -49,8 +47,19 @@ def _non_negative(value: str) -> int:
     return _count(value, 0, "a non-negative")
 
 
-class KilmOptions(PipelineOptions):
-    """``python -m pipeline.run --input DUMP --output DIR [...]``; every other flag goes to Beam."""
+class KilmOptions:
+    """``python -m pipeline.run --input DUMP --output DIR [...]``; every other flag goes to Beam.
+
+    Not a Beam ``PipelineOptions`` view: Beam serialises every registered view's options for its
+    workers, which do not know ours and log them as "Discarding unparseable args"; Beam gets only its
+    own flags (:func:`pipeline.run.split_args`).
+    """
+
+    def __init__(self, flags: Sequence[str] = ()) -> None:
+        parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+        self._add_argparse_args(parser)
+        namespace, _ = parser.parse_known_args(list(flags))
+        self.__dict__.update(vars(namespace))
 
     @classmethod
     def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:

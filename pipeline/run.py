@@ -177,11 +177,11 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
     )
 
 
-def beam_parser(*, ours: bool = True) -> argparse.ArgumentParser:
-    """Every option Beam's options classes define (ours too unless ``ours=False``)."""
+def beam_parser() -> argparse.ArgumentParser:
+    """Every option Beam's options classes define."""
     parser = argparse.ArgumentParser(prog="Beam options (python -m pipeline.run ... [Beam options])",
                                      add_help=False, allow_abbrev=False)
-    seen = set() if ours else {KilmOptions}
+    seen = set()
 
     def add(cls):
         for sub in cls.__subclasses__():
@@ -197,7 +197,7 @@ def beam_parser(*, ours: bool = True) -> argparse.ArgumentParser:
 
 class _BeamHelp(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
-        beam_parser(ours=False).print_help()
+        beam_parser().print_help()
         parser.exit()
 
 
