@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from pipeline.run import run
-from pipeline.synth import generate
+from synth import generate
 
 _ROOT = Path(tempfile.mkdtemp(prefix="kilm-world-runs-"))
 atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)

@@ -1,6 +1,6 @@
 """Build and run the ``fairseq-train`` command of a KILM run.
 
-    python -m trainer.launch --data OUT/bin --save-dir DIR --preset {cpu-tiny,bart-base,bart-large}
+    python -m trainer.launch --data OUT --save-dir DIR --preset {cpu-tiny,bart-base,bart-large}
         [--mode {kilm,base,control}] [--init PATH] [--gpus N] [--nodes M] [--dry-run] [-- fairseq args]
 
 Modes: ``kilm`` trains the ``kilm`` task on ``bin/shard*``; ``base`` trains a BART from scratch with
@@ -38,12 +38,15 @@ from pathlib import Path
 import numpy as np
 
 from kilm import records
+from kilm.cli import Parser, RunDirError, bin_dir
 from kilm.indexed import row_sizes as row_sizes_of
 
 TRAINER_DIR = Path(__file__).resolve().parent
 MODES = ("kilm", "base", "control")
 PRECISIONS = ("fp32", "fp16", "bf16")
 DEFAULT_PORT = "29500"
+#: The module each training process runs: fairseq-train with its config and model dumps in SAVE_DIR/train.log.
+FAIRSEQ_TRAIN = "trainer.console"
 
 #: Text infilling as KILM: the same flags for the ``kilm`` task and fairseq's ``denoising``.
 NOISE_ARGS = ("--mask", "0.3", "--mask-random", "0.0", "--replace-length", "1", "--poisson-lambda", "3.0")
@@ -126,17 +129,19 @@ def _positive_int(value: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m trainer.launch", description=__doc__.split("\n\n")[0],
-                                epilog="arguments after -- are passed to fairseq-train")
-    p.add_argument("--data", type=Path, required=True, help="the pipeline's OUT/bin (shard*/ and plain/)")
+    p = Parser(prog="python -m trainer.launch", description=__doc__.split("\n\n")[0],
+               epilog="arguments after -- are passed to fairseq-train, last (they override the preset)")
+    p.add_argument("--data", type=Path, required=True,
+                   help="the pipeline's output directory OUT (its bin/shard*/ and bin/plain/; OUT/bin works too)")
     p.add_argument("--save-dir", type=Path, required=True, help="checkpoints, init.pt and tensorboard/")
-    p.add_argument("--preset", choices=sorted(PRESETS), required=True, help="model size and optimisation")
+    p.add_argument("--preset", choices=sorted(PRESETS), required=True,
+                   help="model size and optimisation: cpu-tiny for a CPU, bart-base/bart-large as KILM")
     p.add_argument("--mode", choices=MODES, default="kilm", help="see the module help (default: kilm)")
     p.add_argument("--init", type=Path, help="starting model: fairseq .pt, bart.base-style dir or HF dir")
     p.add_argument("--gpus", type=int, help="GPUs per node (default: all visible; 0 trains on the CPU)")
-    p.add_argument("--nodes", type=int, default=1, help="number of nodes (default: 1)")
+    p.add_argument("--nodes", type=int, default=1, help="number of nodes (one launcher per node)")
     p.add_argument("--precision", choices=PRECISIONS, help="default: the preset's on GPUs, fp32 on CPUs")
-    p.add_argument("--seed", type=int, default=1, help="fairseq --seed (default: 1)")
+    p.add_argument("--seed", type=int, default=1, help="fairseq --seed (initialisation, noise, batch order)")
     p.add_argument("--passes", type=_positive_int, default=None,
                    help="passes over the training data, which sets --max-update and the lr schedule "
                         "(default: the preset's; KILM: 10)")
@@ -264,17 +269,17 @@ def detect_gpus() -> int:
 def distributed_prefix(gpus: int, nodes: int, opts: argparse.Namespace, env: Mapping[str, str]) -> list[str]:
     """The interpreter, or ``torchrun`` for several processes (standalone or c10d rendezvous)."""
     if gpus * nodes <= 1:
-        return [sys.executable, "-m", "fairseq_cli.train"]
+        return [sys.executable, "-m", FAIRSEQ_TRAIN]
     run = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nodes), "--nproc-per-node", str(gpus)]
     if nodes == 1:
-        return [*run, "--standalone", "-m", "fairseq_cli.train"]
+        return [*run, "--standalone", "-m", FAIRSEQ_TRAIN]
     host = opts.master_addr or env.get("MASTER_ADDR") or env.get("SLURM_LAUNCH_NODE_IPADDR")
     if not host:
         raise LaunchError("--nodes > 1 needs --master-addr (or MASTER_ADDR, or a SLURM allocation)")
     port = opts.master_port or env.get("MASTER_PORT", DEFAULT_PORT)
     run_id = env.get("SLURM_JOB_ID", "kilm")
     return [*run, "--rdzv-backend", "c10d", "--rdzv-endpoint", f"{host}:{port}", "--rdzv-id", run_id,
-            "-m", "fairseq_cli.train"]
+            "-m", FAIRSEQ_TRAIN]
 
 
 def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, str]) -> Plan:
@@ -282,8 +287,10 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     preset = PRESETS[opts.preset]
     if opts.passes is not None:
         preset = dataclasses.replace(preset, passes=opts.passes)
-    if not opts.data.is_dir():
-        raise LaunchError(f"--data {opts.data}: no such directory")
+    try:
+        data_dir = bin_dir(opts.data)
+    except RunDirError as error:
+        raise LaunchError(str(error)) from None
     gpus = detect_gpus() if opts.gpus is None else opts.gpus
     if gpus == 0 and opts.nodes > 1:
         raise LaunchError("--nodes > 1 needs GPUs (--gpus N)")
@@ -292,11 +299,11 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
         raise LaunchError(f"--precision {precision} needs a GPU (fairseq reads bf16 on a CPU as a TPU)")
     world = max(gpus, 1) * opts.nodes
 
-    shards = kilm_shards(opts.data) if opts.mode in ("kilm", "control") else []
-    plain = opts.data / "plain"
+    shards = kilm_shards(data_dir) if opts.mode in ("kilm", "control") else []
+    plain = data_dir / "plain"
     if opts.mode in ("kilm", "control"):
         try:
-            language = records.language_token(opts.data.parent)
+            language = records.language_token(data_dir.parent)
         except records.RecordError as error:
             raise LaunchError(str(error)) from None
         check_kilm_dictionary(shards[0] / "dict.txt", language, extra)
@@ -358,6 +365,26 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     return Plan(argv=[*argv, *extra], init=init, resume=resume)
 
 
+def header(plan: Plan, opts: argparse.Namespace) -> str:
+    """What the console says before fairseq starts: data, plan, where the full log goes (the command too)."""
+    from .console import option
+
+    argv = plan.argv
+    updates, planned = option(argv, "--max-update"), option(argv, "--total-num-update")
+    passes = opts.passes or PRESETS[opts.preset].passes
+    per_pass = int(planned) / passes if planned else 0
+    capped = f" (capped by --max-update; the plan is {planned})" if updates != planned else ""
+    device = "the CPU" if "--cpu" in argv else f"{option(argv, '--distributed-world-size', '1')} GPU(s)"
+    lines = [line for line in plan.describe().splitlines() if line.startswith("#")]
+    lines += [f"kilm trainer: --mode {opts.mode}, --preset {opts.preset}, on {device}",
+              f"data: {argv[argv.index(FAIRSEQ_TRAIN) + 1]}",
+              f"plan: {updates} updates{capped}; {passes} passes of {per_pass:g} updates, "
+              f"batch {option(argv, '--batch-size')} x update-freq {option(argv, '--update-freq')}",
+              f"log: {opts.save_dir / 'train.log'} (command, config, model, every record); "
+              f"checkpoints and tensorboard/ in {opts.save_dir}"]
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     opts, extra = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -377,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LaunchError as error:
         print(f"python -m trainer.launch: error: {error}", file=sys.stderr)
         return 2
-    print(plan.describe(), flush=True)
+    print(header(plan, opts), flush=True)
     os.execv(plan.argv[0], plan.argv)  # the launcher becomes fairseq-train: signals reach it directly
 
 
