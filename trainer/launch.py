@@ -131,7 +131,7 @@ def _positive_int(value: str) -> int:
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog="python -m trainer.launch", description=__doc__.split("\n\n")[0],
                epilog="arguments after -- are passed to fairseq-train, last (they override the preset)")
-    p.add_argument("--data", type=Path, required=True,
+    p.add_argument("--data", type=Path, required=True, metavar="OUT",
                    help="the pipeline's output directory OUT (its bin/shard*/ and bin/plain/; OUT/bin works too)")
     p.add_argument("--save-dir", type=Path, required=True, help="checkpoints, init.pt and tensorboard/")
     p.add_argument("--preset", choices=sorted(PRESETS), required=True,
