@@ -10,6 +10,7 @@ import argparse
 import difflib
 import logging
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -56,8 +57,6 @@ class Parser(argparse.ArgumentParser):
 
     def parse_args(self, args: Sequence[str] | None = None, namespace=None):
         # Unknown options first: argparse would otherwise report a misspelled required option as missing.
-        import sys
-
         argv = list(sys.argv[1:] if args is None else args)
         unknown = self.unknown_options(argv[: argv.index("--")] if "--" in argv else argv)
         if unknown:
