@@ -109,7 +109,7 @@ def run_dir(path: Path, option: str = "--data", *, accept_bin: bool = False) -> 
     if runs:
         found = ", ".join(str(p) for p in runs[:3]) + (", ..." if len(runs) > 3 else "")
         raise RunDirError(f"{option} {path} holds pipeline outputs ({found}); pass one of them")
-    raise RunDirError(f"{option} {path}: not a pipeline output (no manifest.json, bin/ or tokenizer/); pass the "
+    raise RunDirError(f"{option} {path}: not a kilm pipeline output (no manifest.json, bin/ or tokenizer/); pass the "
                       "--output directory of python -m pipeline.run")
 
 
