@@ -164,3 +164,33 @@ def test_eval_and_export_take_out_and_name_it_for_out_bin(out: Path, tmp_path: P
     with pytest.raises(Exception) as error:  # torch's own error for a file that is no checkpoint
         export_hf.main(["--checkpoint", str(checkpoint), "--data", str(out), "--out", str(tmp_path / "h")])
     assert "--data" not in str(error.value)
+
+
+# ---- the training console ------------------------------------------------------------------------
+
+
+def test_training_console_keeps_progress_and_sends_the_rest_to_the_log(tmp_path: Path) -> None:
+    import json
+    import logging
+
+    from trainer.console import ConsoleFilter, ConsoleFormatter, option
+
+    argv = ["data", "--max-update", "100", "--save-dir", str(tmp_path), "--max-update=20"]
+    assert option(argv, "--max-update") == "20"  # the last one wins, as in fairseq
+    assert (option(argv, "--save-dir"), option(argv, "--lr", "x")) == (str(tmp_path), "x")
+
+    def record(name: str, msg: str, level: int = logging.INFO) -> logging.LogRecord:
+        return logging.makeLogRecord({"name": name, "msg": msg, "levelno": level, "levelname": "INFO"})
+
+    shown = ConsoleFilter().filter
+    assert shown(record("train_inner", "{}")) and shown(record("valid", "{}"))
+    assert shown(record("fairseq_cli.train", "num. shared model params: 434,048 (num. trained: 434,048)"))
+    assert shown(record("fairseq.trainer", "disk full", logging.ERROR))
+    assert not shown(record("fairseq_cli.train", "{'_name': None, 'common': ...}"))  # the config dump
+    assert not shown(record("py.warnings", "UserWarning: hydra.experimental.initialize()", logging.WARNING))
+
+    formatter = ConsoleFormatter(max_update=20)
+    first = {"num_updates": "10", "wall": "30", "loss": "9.1"}
+    etas = [json.loads(formatter.format(record("train_inner", json.dumps(stats))).split(" | ", 3)[3])["eta"]
+            for stats in (first, {**first, "num_updates": "15", "wall": "40"})]
+    assert etas == ["0:00:30", "0:00:10"]  # 3 s an update at first, then 2 s an update since the first record
