@@ -8,7 +8,6 @@ Python: ``describe(load(path, data), text, start, end)`` → ``Description(title
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from eval.data import fit_window
 from eval.models import KilmModel, ModelError, load_model
 from eval.probe import decode_span
 from kilm import sequence as seq
+from kilm.cli import Parser, run_dir
 from kilm.records import language_token
 from kilm.tokenizer import KilmTokenizer
 
@@ -66,15 +66,16 @@ def describe(model: KilmModel, text: str, start: int, end: int, beam: int = 4, m
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.describe", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m eval.describe", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", type=Path, required=True, help="fairseq checkpoint (.pt) or Hugging Face directory")
-    p.add_argument("--data", type=Path, default=None, help="pipeline output (its tokenizer/); optional for HF exports")
+    p.add_argument("--data", type=Path, default=None, metavar="OUT",
+                   help="the pipeline's output directory OUT (its tokenizer/); not needed for a Hugging Face export")
     p.add_argument("--text", required=True, help="text with the mention marked [[like this]], or use --start/--end")
     p.add_argument("--start", type=int, default=None, help="mention start (code points), with --end")
     p.add_argument("--end", type=int, default=None, help="mention end (code points, exclusive)")
-    p.add_argument("--beam", type=int, default=4)
-    p.add_argument("--max-new-tokens", type=int, default=64)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--beam", type=int, default=4, help="beam size of the generated span")
+    p.add_argument("--max-new-tokens", type=int, default=64, help="longest generated title + description")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
     args = p.parse_args(argv)
     try:
         if (args.start is None) != (args.end is None):
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             text, start, end = args.text, args.start, args.end
             seq.Window(text, start, end, "", "")  # validates the offsets
-        model = load(args.model, args.data, args.device)
+        model = load(args.model, run_dir(args.data) if args.data else None, args.device)
         result = describe(model, text, start, end, args.beam, args.max_new_tokens)
     except (ValueError, FileNotFoundError) as e:  # ModelError, TokenizerError, ConversionError are ValueErrors
         print(f"error: {e}", file=sys.stderr)

@@ -12,7 +12,6 @@ the spaces next to them the way :func:`kilm.sequence.encode_window` places them,
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from eval.models import EXPORT_INFO, ModelError, fairseq_model_args, fit_rows, trained_on_knowledge
 from kilm import sequence as seq
 from kilm.checkpoint import load_checkpoint
+from kilm.cli import Parser, RunDirError, run_dir
 from kilm.hf_convert import ConversionError, fairseq_to_hf
 from kilm.tokenizer import KilmTokenizer, TokenizerError
 
@@ -88,14 +88,15 @@ def export(checkpoint_path: Path, data: Path, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.export_hf", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m eval.export_hf", description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", type=Path, required=True, help="fairseq checkpoint (.pt)")
-    parser.add_argument("--data", type=Path, required=True, help="pipeline output directory (its tokenizer/)")
+    parser.add_argument("--data", type=Path, required=True, metavar="OUT",
+                        help="the pipeline's output directory OUT (its tokenizer/ gives the ids)")
     parser.add_argument("--out", type=Path, required=True, help="directory to write the Hugging Face model to")
     args = parser.parse_args(argv)
     try:
-        export(args.checkpoint, args.data, args.out)
-    except (FileNotFoundError, ModelError, ConversionError, TokenizerError) as e:
+        export(args.checkpoint, run_dir(args.data), args.out)
+    except (FileNotFoundError, ModelError, ConversionError, TokenizerError, RunDirError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"wrote {args.out}")

@@ -31,6 +31,7 @@ from eval.ed import ed_metrics, run_ed
 from eval.models import ModelError, load_model
 from eval.probe import probe_metrics, run_probe
 from eval.retention import NoiseSettings, retention_metrics, run_retention
+from kilm.cli import Parser, RunDirError, run_dir
 from kilm.hf_convert import ConversionError
 from kilm.records import language_token
 from kilm.tokenizer import KilmTokenizer, TokenizerError
@@ -70,13 +71,15 @@ def parse_tasks(text: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m eval.run", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True, help="pipeline output directory (OUT)")
+    p = Parser(prog="python -m eval.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, required=True, metavar="OUT",
+                   help="the pipeline's output directory OUT: test items, entities, tokenizer")
     p.add_argument("--model", action="append", required=True, metavar="NAME=PATH",
                    help="a model to evaluate (repeat for several): fairseq .pt or Hugging Face directory")
     p.add_argument("--out", type=Path, required=True, help="report directory")
     p.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated subset of {','.join(TASKS)}")
-    p.add_argument("--limit", type=int, default=None, help="at most N items per task (the first N, file order)")
+    p.add_argument("--limit", type=int, default=None,
+                   help="at most N items per task (the first N, file order; default: all)")
     p.add_argument("--batch-size", type=int, default=16, help="mentions (probe, ed) or paragraphs per batch")
     p.add_argument("--beam", type=int, default=4, help="probe beam size")
     p.add_argument("--max-new-tokens", type=int, default=64, help="longest generated knowledge span")
@@ -141,10 +144,11 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"--model names must differ, got {names}")
         if args.limit is not None and args.limit < 1:
             raise UsageError(f"--limit {args.limit}: must be at least 1")
+        args.data = run_dir(args.data)
         check_data_dir(args.data)
         args.out.mkdir(parents=True, exist_ok=True)
         models = evaluate(args, specs, tasks)
-    except (UsageError, DataError, ModelError, ConversionError, TokenizerError,
+    except (UsageError, DataError, ModelError, ConversionError, TokenizerError, RunDirError,
             FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

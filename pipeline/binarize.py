@@ -109,6 +109,11 @@ def example_rows(example: dict, tokenizer: KilmTokenizer, rules: RowRules) -> Ex
             meta = {"example": example["id"], "mention": None, "entity": None, "window": [p.start, p.end],
                     "span": None}
             out.rows.append(Row(rules.shard(split, key), split, key, row, row, meta))
+    knowledge_rows = sum(row.meta["entity"] is not None for row in out.rows)
+    out.stats["rows_by_kind", f"{split}_knowledge"] += knowledge_rows
+    out.stats["rows_by_kind", f"{split}_plain"] += len(out.rows) - knowledge_rows
+    out.stats["mentions_by_split", split] += len(mentions)
+    out.stats["described_mentions_by_split", split] += sum(bool(k) for k in example["knowledge"])
     return out
 
 

@@ -1,11 +1,9 @@
-"""Our command-line options, as a Beam ``PipelineOptions`` view (Beam's own options pass through)."""
+"""Our command-line options (Beam's own options pass through to Beam)."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from kilm import sequence as seq
 
@@ -49,8 +47,19 @@ def _non_negative(value: str) -> int:
     return _count(value, 0, "a non-negative")
 
 
-class KilmOptions(PipelineOptions):
-    """``python -m pipeline.run --input DUMP --output DIR [...]``; every other flag goes to Beam."""
+class KilmOptions:
+    """``python -m pipeline.run --input DUMP --output DIR [...]``; every other flag goes to Beam.
+
+    Not a Beam ``PipelineOptions`` view: Beam serialises every registered view's options for its
+    workers, which do not know ours and log them as "Discarding unparseable args"; Beam gets only its
+    own flags (:func:`pipeline.run.split_args`).
+    """
+
+    def __init__(self, flags: Sequence[str] = ()) -> None:
+        parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+        self._add_argparse_args(parser)
+        namespace, _ = parser.parse_known_args(list(flags))
+        self.__dict__.update(vars(namespace))
 
     @classmethod
     def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
@@ -93,11 +102,14 @@ class KilmOptions(PipelineOptions):
         group.add_argument("--text-scope", choices=TEXT_SCOPES, default="lead",
                            help="lead: the paragraphs before the first heading (KILM's primary setting); "
                                 "article: every body paragraph (KILM's \"data upscaling\" setting)")
-        group.add_argument("--valid-fraction", type=_fraction, default=0.05)
-        group.add_argument("--test-fraction", type=_fraction, default=0.05)
+        group.add_argument("--valid-fraction", type=_fraction, default=0.05,
+                           help="share of pages (stable hash of the title) held out for validation")
+        group.add_argument("--test-fraction", type=_fraction, default=0.05,
+                           help="share of pages held out for eval (probe, ED, retention read only these)")
         group.add_argument("--unseen-entity-fraction", type=_fraction, default=0.05,
                            help="entities whose knowledge never appears in train (their pages go to test)")
-        group.add_argument("--max-redirect-hops", type=_positive, default=3)
+        group.add_argument("--max-redirect-hops", type=_positive, default=3,
+                           help="redirect chains longer than this are dead letters (loops end there too)")
         group.add_argument("--streams-per-read", type=_non_negative, default=50,
                            help="a .xml.bz2 with Wikimedia's multistream index beside it (X-index.txt.bz2) is "
                                 "read in tasks of this many bz2 streams (100 pages each), spread over the "

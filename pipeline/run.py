@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -18,6 +19,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from kilm import records
 from kilm import sequence as seq
+from kilm.cli import Parser, unknown_options_message
 from kilm.tokenizer import KilmTokenizer, TokenizerError
 from pipeline.binarize import Binarize, RowRules
 from pipeline.descriptions import ChooseDescriptions
@@ -39,6 +41,7 @@ from pipeline.resolve import ResolveLinks, ResolveRedirects
 from pipeline.sinks import WriteJsonl
 from pipeline.site import NO_SITEINFO, Site, one_site
 from pipeline.splits import SPLITS, SplitConfig
+from pipeline.summary import summary
 from pipeline.vocabulary import SaveTokenizer, TrainTokenizer
 
 log = logging.getLogger("pipeline")
@@ -171,9 +174,10 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
     )
 
 
-def _unknown_flags(argv: list[str]) -> list[str]:
-    """Flags neither we nor any Beam options class define (Beam would drop them with a warning)."""
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+def beam_parser() -> argparse.ArgumentParser:
+    """Every option Beam's options classes define."""
+    parser = argparse.ArgumentParser(prog="Beam options (python -m pipeline.run ... [Beam options])",
+                                     add_help=False, allow_abbrev=False)
     seen = set()
 
     def add(cls):
@@ -185,18 +189,45 @@ def _unknown_flags(argv: list[str]) -> list[str]:
                 add(sub)
 
     add(PipelineOptions)
-    _, unknown = parser.parse_known_args(argv)
-    return [u.split("=", 1)[0] for u in unknown if u.startswith("--")]
+    return parser
+
+
+class _BeamHelp(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):
+        beam_parser().print_help()
+        parser.exit()
+
+
+def command_parser() -> Parser:
+    """Our options, with their defaults and why, for ``--help`` and for one-line option errors."""
+    parser = Parser(prog="python -m pipeline.run", usage=__doc__.split("``")[1],
+                    description=__doc__.split("\n\n", 1)[1].strip(),
+                    epilog="Any other --flag goes to Beam (runner, workers, Dataflow/Flink/Spark settings, e.g. "
+                           "--runner DataflowRunner, --direct_num_workers 2); --beam-help lists them.")
+    KilmOptions._add_argparse_args(parser)
+    parser.add_argument("--beam-help", action=_BeamHelp, nargs=0,
+                        help="list Beam's own options (runners, workers, cloud settings) and exit")
+    return parser
+
+
+def split_args(argv: Sequence[str]) -> tuple[KilmOptions, list[str]]:
+    """Our options, and the arguments that are Beam's: Beam sees only those, so it never reports ours
+    as unparseable; a flag neither knows stops the run with the nearest option named."""
+    ours = command_parser()
+    _, rest = ours.parse_known_args(argv)  # --help, type and choice errors, on one line
+    beam = beam_parser()
+    _, unknown = beam.parse_known_args(rest)
+    unknown = [u.split("=", 1)[0] for u in unknown if u.startswith("--")]
+    if unknown:
+        known = ours.option_names() + [o for a in beam._actions for o in a.option_strings]
+        ours.error(unknown_options_message(unknown, known))
+    return KilmOptions(list(argv)), rest
 
 
 def run(argv: list[str] | None = None, *, build_only: bool = False):
     """Parse options, check inputs, build and run the pipeline; returns the Beam result."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    pipeline_options = PipelineOptions(argv)
-    options = pipeline_options.view_as(KilmOptions)
-    unknown = _unknown_flags(argv)
-    if unknown:
-        raise OptionError(f"unknown option(s): {', '.join(unknown)} (see python -m pipeline.run --help)")
+    options, beam_args = split_args(argv)
     check_options(options)
     paths = expand_inputs(options.input)
     if options.wikidata_descriptions:
@@ -205,7 +236,7 @@ def run(argv: list[str] | None = None, *, build_only: bool = False):
     tokenizer = pretrained_tokenizer(options)
     log.info("kilm pipeline: %d input file(s) from %s (%s), output %s", len(paths), site.dbname, site.language,
              options.output)
-    pipeline = beam.Pipeline(options=pipeline_options)
+    pipeline = beam.Pipeline(options=PipelineOptions(beam_args))
     build_pipeline(pipeline, options, paths, site, tokenizer)
     if build_only:
         return pipeline
@@ -215,33 +246,20 @@ def run(argv: list[str] | None = None, *, build_only: bool = False):
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     for noisy in ("apache_beam", "root"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         run(argv)
     except (OptionError, InputError, TokenizerError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"python -m pipeline.run: error: {err}", file=sys.stderr)
         return 2
-    output = KilmOptions(argv if argv is not None else sys.argv[1:]).output
-    manifest_path = FileSystems.join(output, "manifest.json")
-    with FileSystems.open(manifest_path) as f:
+    output = KilmOptions(argv).output
+    with FileSystems.open(FileSystems.join(output, "manifest.json")) as f:
         manifest = json.loads(f.read())
     print(summary(manifest, output))
     return 0
-
-
-def summary(manifest: dict, output: str) -> str:
-    counts = manifest["counts"]
-    lines = [f"pages read: {counts['pages_read']}"]
-    lines += [f"  {k}: {v}" for k, v in counts["outcomes"].items()]
-    lines.append(f"links: {manifest['links']}")
-    lines.append(f"examples (paragraphs): {manifest['examples']}")
-    lines.append(f"sequences (binarized rows): {manifest['sequences']}")
-    if manifest["errors"]:
-        lines.append(f"damaged inputs: {len(manifest['errors'])} (see manifest.json 'errors' and dead_letter/)")
-    lines.append(f"output: {output}")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

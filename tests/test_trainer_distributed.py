@@ -79,11 +79,11 @@ def launcher_args(data: Path, save_dir: Path, *args: str) -> list[str]:
 
 def probed_run(data: Path, save_dir: Path, probe_dir: Path, *args: str) -> str:
     """The launcher's command with this module in place of the worker entry point; its output."""
-    from trainer.launch import make_plan, parse_args
+    from trainer.launch import FAIRSEQ_TRAIN, make_plan, parse_args
 
     opts, extra = parse_args(launcher_args(data, save_dir, *args))
     argv = make_plan(opts, extra, os.environ).argv
-    argv[argv.index("fairseq_cli.train")] = PROBE
+    argv[argv.index(FAIRSEQ_TRAIN)] = PROBE
     probe_dir.mkdir(parents=True)
     env = {**os.environ, "KILM_PROBE_DIR": str(probe_dir), "OMP_NUM_THREADS": "1"}
     return finish(subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False))
@@ -121,18 +121,18 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_cpu_workers_command(data: Path) -> None:
-    from trainer.launch import CPU_WORKER_ARGS, PRESETS, kilm_shards, kilm_updates, make_plan, parse_args
+    from trainer.launch import CPU_WORKER_ARGS, FAIRSEQ_TRAIN, PRESETS, kilm_shards, kilm_updates, make_plan, parse_args
 
     opts, extra = parse_args(launcher_args(data, Path("/runs/k"), "--cpu-workers", "2"))
     argv = make_plan(opts, extra, {}).argv
     assert argv[:9] == [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2",
                         "--standalone", "-m"]
-    assert argv[9] == "fairseq_cli.train"
+    assert argv[9] == FAIRSEQ_TRAIN
     assert argv[-len(CPU_WORKER_ARGS) - 4 :] == ["--cpu", "--distributed-world-size", "2",
                                                  "--load-checkpoint-on-all-dp-ranks", *CPU_WORKER_ARGS]
     opts, extra = parse_args(launcher_args(data, Path("/runs/k"), "--cpu-workers", "1"))
     one = make_plan(opts, extra, {}).argv
-    assert one[:3] == [sys.executable, "-m", "fairseq_cli.train"]
+    assert one[:3] == [sys.executable, "-m", FAIRSEQ_TRAIN]
     assert "--distributed-world-size" not in one
     # Each worker takes every other batch: the schedule counts the updates of 2 workers.
     updates = int(argv[argv.index("--max-update") + 1])

@@ -17,7 +17,7 @@ import torch
 
 from kilm import sequence as seq
 from tests.trainer_fixtures import build_corpus
-from trainer.launch import TRAINER_DIR, make_plan, parse_args
+from trainer.launch import FAIRSEQ_TRAIN, TRAINER_DIR, make_plan, parse_args
 
 PY = sys.executable
 
@@ -38,7 +38,7 @@ def fairseq_read(data: Path, *args: str, env: dict[str, str] | None = None) -> t
 
     opts, extra = parse_args(["--data", str(data), "--save-dir", "/runs/k", *args])
     argv = make_plan(opts, extra, env or {}).argv
-    at = argv.index("fairseq_cli.train") + 1
+    at = argv.index(FAIRSEQ_TRAIN) + 1
     return argv[:at], options.parse_args_and_arch(options.get_training_parser(), argv[at:])
 
 
@@ -74,14 +74,14 @@ def check_bart_base(args: argparse.Namespace, data: Path, world: int, precision:
 
 def test_one_gpu(data: Path) -> None:
     launcher, args = fairseq_read(data, "--preset", "bart-base", "--gpus", "1")
-    assert launcher == [PY, "-m", "fairseq_cli.train"]
+    assert launcher == [PY, "-m", FAIRSEQ_TRAIN]
     check_bart_base(args, data, 1)
 
 
 def test_eight_gpus_one_node(data: Path) -> None:
     launcher, args = fairseq_read(data, "--preset", "bart-base", "--gpus", "8")
     assert launcher == [PY, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "8", "--standalone",
-                        "-m", "fairseq_cli.train"]
+                        "-m", FAIRSEQ_TRAIN]
     check_bart_base(args, data, 8)
 
 
@@ -90,7 +90,7 @@ def test_two_nodes_of_eight_gpus(data: Path) -> None:
     launcher, args = fairseq_read(data, "--preset", "bart-base", "--gpus", "8", "--nodes", "2", "--precision", "fp16",
                                   env=env)
     assert launcher == [PY, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "8", "--rdzv-backend",
-                        "c10d", "--rdzv-endpoint", "node001:29400", "--rdzv-id", "4242", "-m", "fairseq_cli.train"]
+                        "c10d", "--rdzv-endpoint", "node001:29400", "--rdzv-id", "4242", "-m", FAIRSEQ_TRAIN]
     check_bart_base(args, data, 16, "fp16")
     assert args.fp16_no_flatten_grads  # kilm_adamw keeps parameters apart to skip decay on 1-D ones
     slurm = {"SLURM_LAUNCH_NODE_IPADDR": "10.0.0.1"}
@@ -112,7 +112,7 @@ def test_modes_init_and_extra_args(data: Path, tmp_path: Path) -> None:
     lines = control.splitlines()
     assert lines[0] == f"# writes /runs/k/init.pt: {start} resized to {data}/shard0/dict.txt"
     # the control sees the kilm rows and batches with every knowledge span removed
-    assert f"-m fairseq_cli.train {data}/shard0:{data}/shard1 --user-dir {TRAINER_DIR} --task kilm" in lines[1]
+    assert f"-m {FAIRSEQ_TRAIN} {data}/shard0:{data}/shard1 --user-dir {TRAINER_DIR} --task kilm" in lines[1]
     assert "--plain-share 1.0 --plain-form remove" in lines[1]
     assert "--arch bart_tiny --encoder-embed-dim 64 --encoder-layers 2 --optimizer" in lines[1]  # the init's shape
     assert "--finetune-from-model /runs/k/init.pt --cpu --max-update 7" in lines[1]

@@ -1,6 +1,6 @@
 """Build and run the ``fairseq-train`` command of a KILM run.
 
-    python -m trainer.launch --data OUT/bin --save-dir DIR --preset {cpu-tiny,bart-base,bart-large}
+    python -m trainer.launch --data OUT --save-dir DIR --preset {cpu-tiny,bart-base,bart-large}
         [--mode {kilm,base,control,control_shuffled}] [--init PATH] [--gpus N | --cpu-workers N] [--nodes M] [--dry-run]
         [-- fairseq args]
 
@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from kilm import records
+from kilm.cli import Parser, RunDirError, bin_dir
 from kilm.indexed import row_sizes as row_sizes_of
 from kilm.noise import InfillingConfig
 
@@ -53,6 +54,8 @@ KILM_MODES = ("kilm", "control", "control_shuffled")
 CONTINUING_MODES = ("control", "control_shuffled")
 PRECISIONS = ("fp32", "fp16", "bf16")
 DEFAULT_PORT = "29500"
+#: The module each training process runs: fairseq-train with its config and model dumps in SAVE_DIR/train.log.
+FAIRSEQ_TRAIN = "trainer.console"
 
 #: Text infilling as KILM (``kilm.noise``'s defaults): the same flags for the ``kilm`` task and fairseq's
 #: ``denoising``.
@@ -148,11 +151,13 @@ def _positive_int(value: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m trainer.launch", description=__doc__.split("\n\n")[0],
-                                epilog="arguments after -- are passed to fairseq-train")
-    p.add_argument("--data", type=Path, required=True, help="the pipeline's OUT/bin (shard*/ and plain/)")
+    p = Parser(prog="python -m trainer.launch", description=__doc__.split("\n\n")[0],
+               epilog="arguments after -- are passed to fairseq-train, last (they override the preset)")
+    p.add_argument("--data", type=Path, required=True, metavar="OUT",
+                   help="the pipeline's output directory OUT (its bin/shard*/ and bin/plain/; OUT/bin works too)")
     p.add_argument("--save-dir", type=Path, required=True, help="checkpoints, init.pt and tensorboard/")
-    p.add_argument("--preset", choices=sorted(PRESETS), required=True, help="model size and optimisation")
+    p.add_argument("--preset", choices=sorted(PRESETS), required=True,
+                   help="model size and optimisation: cpu-tiny for a CPU, bart-base/bart-large as KILM")
     p.add_argument("--mode", choices=MODES, default="kilm", help="see the module help (default: kilm)")
     p.add_argument("--init", type=Path, help="starting model: fairseq .pt, bart.base-style dir or HF dir")
     p.add_argument("--gpus", type=int, help="GPUs per node (default: all visible; 0 trains on the CPU)")
@@ -160,9 +165,9 @@ def parser() -> argparse.ArgumentParser:
                    help="train on this machine's CPUs in N processes (torchrun, gloo backend, fairseq's "
                         "legacy_ddp); each takes the preset's batch, so an update sees N times its rows "
                         "(default: one process)")
-    p.add_argument("--nodes", type=int, default=1, help="number of nodes (default: 1)")
+    p.add_argument("--nodes", type=int, default=1, help="number of nodes (one launcher per node)")
     p.add_argument("--precision", choices=PRECISIONS, help="default: the preset's on GPUs, fp32 on CPUs")
-    p.add_argument("--seed", type=int, default=1, help="fairseq --seed (default: 1)")
+    p.add_argument("--seed", type=int, default=1, help="fairseq --seed (initialisation, noise, batch order)")
     p.add_argument("--passes", type=_positive_int, default=None,
                    help="passes over the train paragraphs, one row of each per pass (KILM's epoch: a "
                         "paragraph's mentions take turns); sets --max-update and the lr schedule "
@@ -330,17 +335,17 @@ def detect_gpus() -> int:
 def distributed_prefix(procs: int, nodes: int, opts: argparse.Namespace, env: Mapping[str, str]) -> list[str]:
     """The interpreter, or ``torchrun`` for several processes a node (standalone or c10d rendezvous)."""
     if procs * nodes <= 1:
-        return [sys.executable, "-m", "fairseq_cli.train"]
+        return [sys.executable, "-m", FAIRSEQ_TRAIN]
     run = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nodes), "--nproc-per-node", str(procs)]
     if nodes == 1:
-        return [*run, "--standalone", "-m", "fairseq_cli.train"]
+        return [*run, "--standalone", "-m", FAIRSEQ_TRAIN]
     host = opts.master_addr or env.get("MASTER_ADDR") or env.get("SLURM_LAUNCH_NODE_IPADDR")
     if not host:
         raise LaunchError("--nodes > 1 needs --master-addr (or MASTER_ADDR, or a SLURM allocation)")
     port = opts.master_port or env.get("MASTER_PORT", DEFAULT_PORT)
     run_id = env.get("SLURM_JOB_ID", "kilm")
     return [*run, "--rdzv-backend", "c10d", "--rdzv-endpoint", f"{host}:{port}", "--rdzv-id", run_id,
-            "-m", "fairseq_cli.train"]
+            "-m", FAIRSEQ_TRAIN]
 
 
 def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, str]) -> Plan:
@@ -348,8 +353,10 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     preset = PRESETS[opts.preset]
     if opts.passes is not None:
         preset = dataclasses.replace(preset, passes=opts.passes)
-    if not opts.data.is_dir():
-        raise LaunchError(f"--data {opts.data}: no such directory")
+    try:
+        data_dir = bin_dir(opts.data)
+    except RunDirError as error:
+        raise LaunchError(str(error)) from None
     gpus = 0 if opts.cpu_workers else detect_gpus() if opts.gpus is None else opts.gpus
     procs = opts.cpu_workers or gpus  # processes per node
     if gpus == 0 and opts.nodes > 1:
@@ -359,15 +366,15 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
         raise LaunchError(f"--precision {precision} needs a GPU (fairseq reads bf16 on a CPU as a TPU)")
     world = max(procs, 1) * opts.nodes
 
-    shards = kilm_shards(opts.data) if opts.mode in KILM_MODES else []
-    plain = opts.data / "plain"
+    shards = kilm_shards(data_dir) if opts.mode in KILM_MODES else []
+    plain = data_dir / "plain"
     if opts.mode in KILM_MODES:
         try:
-            language = records.language_token(opts.data.parent)
+            language = records.language_token(data_dir.parent)
         except records.RecordError as error:
             raise LaunchError(str(error)) from None
         check_kilm_dictionary(shards[0] / "dict.txt", language, extra)
-        notes = split_checks([s / "train.source" for s in shards], shards[0] / "valid.source", opts.data.parent,
+        notes = split_checks([s / "train.source" for s in shards], shards[0] / "valid.source", data_dir.parent,
                              "sequences")
         data, dictionary = ":".join(str(s) for s in shards), shards[0] / "dict.txt"
         task = ["--task", "kilm", "--criterion", "kilm_cross_entropy", *NOISE_ARGS]
@@ -381,7 +388,7 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     else:
         if not (plain / "dict.txt").is_file():
             raise LaunchError(f"missing {plain / 'dict.txt'}")
-        notes = split_checks([plain / "train"], plain / "valid", opts.data.parent, "plain_sequences")
+        notes = split_checks([plain / "train"], plain / "valid", data_dir.parent, "plain_sequences")
         data, dictionary = str(plain), plain / "dict.txt"
         task = ["--task", "denoising", "--criterion", "cross_entropy", *NOISE_ARGS, *DENOISING_ARGS,
                 "--tokens-per-sample", str(preset.block_tokens)]
@@ -440,6 +447,26 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     return Plan(argv=[*argv, *extra], init=init, resume=resume, notes=tuple(notes))
 
 
+def header(plan: Plan, opts: argparse.Namespace) -> str:
+    """What the console says before fairseq starts: data, plan, where the full log goes (the command too)."""
+    from .console import option
+
+    argv = plan.argv
+    updates, planned = option(argv, "--max-update"), option(argv, "--total-num-update")
+    passes = opts.passes or PRESETS[opts.preset].passes
+    per_pass = int(planned) / passes if planned else 0
+    capped = f" (capped by --max-update; the plan is {planned})" if updates != planned else ""
+    device = "the CPU" if "--cpu" in argv else f"{option(argv, '--distributed-world-size', '1')} GPU(s)"
+    lines = [line for line in plan.describe().splitlines() if line.startswith("#")]
+    lines += [f"kilm trainer: --mode {opts.mode}, --preset {opts.preset}, on {device}",
+              f"data: {argv[argv.index(FAIRSEQ_TRAIN) + 1]}",
+              f"plan: {updates} updates{capped}; {passes} passes of {per_pass:g} updates, "
+              f"batch {option(argv, '--batch-size')} x update-freq {option(argv, '--update-freq')}",
+              f"log: {opts.save_dir / 'train.log'} (command, config, model, every record); "
+              f"checkpoints and tensorboard/ in {opts.save_dir}"]
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     opts, extra = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -459,7 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LaunchError as error:
         print(f"python -m trainer.launch: error: {error}", file=sys.stderr)
         return 2
-    print(plan.describe(), flush=True)
+    print(header(plan, opts), flush=True)
     os.execv(plan.argv[0], plan.argv)  # the launcher becomes fairseq-train: signals reach it directly
 
 
