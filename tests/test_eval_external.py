@@ -57,6 +57,9 @@ KILT_LINES = [
     kilt(4, "Visitors to", "Tessa", "also travel to Valdor .", "tessa_(planet)"),
     # no candidates, an ambiguous surface
     kilt(5, "Norland is often compared with", "Mira", ".", "Mira (moon)"),
+    # a document-long context (AIDA's are): windowed around the mention, never skipped
+    kilt(6, "Visitors to Estia also travel to Valdor . " * 300 + "Many songs were written about", "Arlen",
+         "and Norland .", "Arlen (river)", ["Arlen (city)", "Arlen (river)"]),
 ]
 BLINK_LINES = [
     blink(0, "Visitors to", "Arlen", "also travel to Estia .", "Arlen City"),
@@ -218,15 +221,15 @@ def test_cloze_compares_the_first_words():
 
 def test_ed_dataset_counts_every_case(tmp_path, kb):
     data = load_ed_dataset("aida", write_jsonl(tmp_path / "aida.jsonl", KILT_LINES), kb, k=10)
-    assert (data.format, data.n, data.n_out_of_kb, len(data.mentions)) == ("kilt", 6, 1, 5)
+    assert (data.format, data.n, data.n_out_of_kb, len(data.mentions)) == ("kilt", 7, 1, 6)
     by_line = {m.mention.line: m for m in data.mentions}
     assert by_line[1].gold == "Arlen (city)" and by_line[1].candidates == ("Arlen (city)", "Arlen (river)")
     assert by_line[3].item is None  # gold missing from its candidates: in the KB, counted wrong
     assert by_line[4].candidates == ("Corvo (band)", "Corvo Lind") and data.candidates_out_of_kb == 1
     assert by_line[5].gold == "Tessa (planet)" and by_line[5].candidates == ("Tessa (planet)",)
     assert set(by_line[6].candidates) == {"Mira (moon)", "Mira Holt"}
-    assert data.candidate_source == {"file": 3, "alias_table": 2}
-    assert len(data.edset.items) == 4
+    assert data.candidate_source == {"file": 4, "alias_table": 2}
+    assert len(data.edset.items) == 5
 
 
 # ---- the command ------------------------------------------------------------------------------------
@@ -278,12 +281,13 @@ def test_report_json_external_section(report):
     external = json.loads((report / "report.json").read_text())["external"]
     assert set(external) == {"aida", "blink_aida", "trex", "place_of_birth_test", "descriptions"}
     aida = external["aida"]
-    assert (aida["format"], aida["n"], aida["n_in_kb"], aida["n_out_of_kb"]) == ("kilt", 6, 5, 1)
-    assert aida["candidate_recall"] == pytest.approx(80.0) and aida["candidates_out_of_kb"] == 1
+    assert (aida["format"], aida["n"], aida["n_in_kb"], aida["n_out_of_kb"]) == ("kilt", 7, 6, 1)
+    assert aida["candidate_recall"] == pytest.approx(500 / 6) and aida["candidates_out_of_kb"] == 1
     assert aida["baselines"]["ed_prior"] is not None
     for name in ("base", "kilm"):
         m = aida["models"][name]
-        assert 0.0 <= m["ed_accuracy"] <= 80.0 and len(m["ci"]) == 2  # the recall miss is always wrong
+        assert 0.0 <= m["ed_accuracy"] <= 500 / 6 and len(m["ci"]) == 2  # the recall miss is always wrong
+        assert m["not_fitting"] == 0  # the long context was windowed
     assert set(aida["differences"]) == {"kilm-base"}
     blink_set = external["blink_aida"]
     assert (blink_set["format"], blink_set["n_in_kb"], blink_set["n_out_of_kb"]) == ("blink", 2, 1)
@@ -306,4 +310,6 @@ def test_report_md_has_a_table_per_dataset(report):
     assert md.count("| metric | base | kilm |") >= 5
     assert "| kilm − base (points, paired) |" in md
     lines = (report / "kilm.external.aida.jsonl").read_text().splitlines()
-    assert len(lines) == 5 and json.loads(lines[1])["prediction"] is None  # gold not among candidates
+    predictions = [json.loads(line) for line in lines]
+    assert len(predictions) == 6 and predictions[1]["prediction"] is None  # gold not among candidates
+    assert predictions[5]["prediction"] in ("Arlen (city)", "Arlen (river)")  # the long context was scored

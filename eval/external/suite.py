@@ -236,10 +236,10 @@ def _dataset_markdown(name: str, d: dict[str, Any]) -> list[str]:
         head = (f"### {name}: zero-shot ED ({d['format']}, `{d['path']}`)\n\n{d['n']} mentions: {d['n_in_kb']} in the "
                 f"KB, {d['n_out_of_kb']} out of it (left out of accuracy). Candidates from "
                 f"{', '.join(f'{k} {v}' for k, v in d['candidate_source'].items()) or 'nowhere'}; "
-                f"{d['candidates_out_of_kb']} candidate titles outside the KB dropped.")
+                f"candidate titles outside the KB, dropped: {d['candidates_out_of_kb']}.")
         rows = [("in-KB accuracy, mean log-prob per token (%)", lambda m: _fmt(m.get("ed_accuracy"), m.get("ci"))),
                 ("in-KB accuracy, summed log-prob (%)", lambda m: _fmt(m.get("ed_accuracy_sum"), m.get("ci_sum"))),
-                ("p(e|m) prior baseline (%)", lambda m: prior),
+                ("p(e\\|m) prior baseline (%)", lambda m: prior),
                 ("candidate recall (%)", lambda m: _fmt(d["candidate_recall"], d["candidate_recall_ci"])),
                 ("mentions not fitting the model (counted wrong)", lambda m: _fmt(m.get("not_fitting")))]
     elif d["task"] == "lama":
