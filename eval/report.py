@@ -23,8 +23,10 @@ HEADLINE = {
 SEEN_UNSEEN = ("probe_title_em", "probe_desc_f1", "probe_desc_rougeL")
 
 
-def write_json(models: dict[str, dict[str, Any]], path: Path, settings: dict[str, Any]) -> None:
-    path.write_text(json.dumps(clean_nan({"models": models, "settings": settings}), indent=2, allow_nan=False) + "\n")
+def write_json(models: dict[str, dict[str, Any]], path: Path, settings: dict[str, Any], **sections: Any) -> None:
+    """``sections``: more top-level keys (``external`` benchmarks)."""
+    path.write_text(json.dumps(clean_nan({"models": models, "settings": settings, **sections}), indent=2,
+                               allow_nan=False) + "\n")
 
 
 def clean_nan(value: Any) -> Any:

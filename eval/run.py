@@ -28,6 +28,7 @@ from eval.data import (
     probe_items,
 )
 from eval.ed import ed_metrics, run_ed
+from eval.external import suite as external
 from eval.models import ModelError, load_model
 from eval.probe import probe_metrics, run_probe
 from eval.retention import NoiseSettings, retention_metrics, run_retention
@@ -63,6 +64,8 @@ def parse_model(text: str) -> ModelSpec:
 
 
 def parse_tasks(text: str) -> list[str]:
+    if text == "none":  # external benchmarks only
+        return []
     tasks = [t.strip() for t in text.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in TASKS]
     if unknown or not tasks:
@@ -77,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", action="append", required=True, metavar="NAME=PATH",
                    help="a model to evaluate (repeat for several): fairseq .pt or Hugging Face directory")
     p.add_argument("--out", type=Path, required=True, help="report directory")
-    p.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated subset of {','.join(TASKS)}")
+    p.add_argument("--tasks", default=",".join(TASKS),
+                   help=f"comma-separated subset of {','.join(TASKS)}, or none (external benchmarks only)")
     p.add_argument("--limit", type=int, default=None,
                    help="at most N items per task (the first N, file order; default: all)")
     p.add_argument("--batch-size", type=int, default=16, help="mentions (probe, ed) or paragraphs per batch")
@@ -89,10 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise-seed", type=int, default=1, help="retention noise seed (same for every model)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    external.add_arguments(p)
     return p
 
 
-def evaluate(args: argparse.Namespace, specs: list[ModelSpec], tasks: list[str]) -> dict[str, dict[str, Any]]:
+def evaluate(args: argparse.Namespace, specs: list[ModelSpec], tasks: list[str],
+             suite: external.Suite | None = None) -> dict[str, dict[str, Any]]:
     """Run every task on every model; items are built once and shared."""
     tokenizer = KilmTokenizer.load(args.data / "tokenizer")
     entities = load_entities(args.data)
@@ -119,6 +125,8 @@ def evaluate(args: argparse.Namespace, specs: list[ModelSpec], tasks: list[str])
         if rows:
             records = run_retention(model, rows, args.batch_size, NoiseSettings(seed=args.noise_seed), progress)
             _merge(values, ci, retention_metrics(records, args.seed))
+        if suite is not None:
+            suite.run(spec.name, model)
         results[spec.name] = {**values, "ci": ci, "prompt": model.prompt, "backend": model.kind, "path": str(spec.path)}
     return results
 
@@ -147,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         args.data = run_dir(args.data)
         check_data_dir(args.data)
         args.out.mkdir(parents=True, exist_ok=True)
-        models = evaluate(args, specs, tasks)
+        suite = external.load(args)
+        models = evaluate(args, specs, tasks, suite)
     except (UsageError, DataError, ModelError, ConversionError, TokenizerError, RunDirError,
             FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -155,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = {"tasks": tasks, "limit": args.limit, "beam": args.beam, "max_new_tokens": args.max_new_tokens,
                 "length_penalty": 1.0, "no_repeat_ngram_size": 0, "bootstrap_seed": args.seed,
                 "retention_noise": dataclasses.asdict(NoiseSettings(seed=args.noise_seed)), "data": str(args.data)}
-    report.write_json(models, args.out / "report.json", settings)
-    (args.out / "report.md").write_text(report.markdown(report.clean_nan(models)))
+    report.write_json(models, args.out / "report.json", settings, **(suite.section() if suite else {}))
+    (args.out / "report.md").write_text(report.markdown(report.clean_nan(models))
+                                        + ("\n" + suite.markdown() if suite else ""))
     report.plot(report.clean_nan(models), args.out)
     print(f"wrote {args.out / 'report.json'}, {args.out / 'report.md'} and charts")
     return 0
