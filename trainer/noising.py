@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from fairseq.data import BaseWrapperDataset, Dictionary, FairseqDataset, data_utils
 
+from kilm import sequence as seq
 from kilm.noise import TextInfilling, example_generator
 from kilm.sequence import SpecialIds
 
@@ -28,15 +29,8 @@ PLAIN_FORMS = ("keep", "remove")
 
 
 def find_span(target: torch.Tensor, special: SpecialIds) -> tuple[int, int] | None:
-    """``(start, end)`` of ``title <sep> description`` in a target, or ``None`` for a plain row."""
-    opens = (target == special.desc).nonzero()
-    if opens.numel() == 0:
-        return None
-    start = int(opens[0]) + 1
-    closes = (target[start:] == special.desc_end).nonzero()
-    if closes.numel() == 0:
-        raise ValueError("target has <ent_desc> without </ent_desc>")
-    return start, start + int(closes[0])
+    """``(start, end)`` of ``title <sep> description`` in a target (:func:`kilm.sequence.span_bounds`)."""
+    return seq.span_bounds(target.tolist(), special)
 
 
 class KnowledgePairDataset(FairseqDataset):
@@ -61,9 +55,7 @@ class KnowledgePairDataset(FairseqDataset):
         self.dictionary = dictionary
         self.special = special
         self.lang_id = lang_id
-        self._bos = torch.tensor([dictionary.bos()])
-        self._end = torch.tensor([] if lang_id is None else [lang_id], dtype=torch.long)
-        added = 1 + len(self._end)
+        added = seq.added_positions(lang_id)
         self.src_sizes = np.asarray(source.sizes) + added
         self.tgt_sizes = np.asarray(target.sizes) + added
         self.donors = donors
@@ -74,16 +66,18 @@ class KnowledgePairDataset(FairseqDataset):
             self.tgt_sizes = self.tgt_sizes.copy()
             self.tgt_sizes[swapped] += span_lengths[donors[swapped]] - span_lengths[swapped]
 
+    def _row(self, data: FairseqDataset, index: int) -> torch.Tensor:
+        return torch.tensor(seq.model_row(data[index].tolist(), self.lang_id), dtype=torch.long)
+
     def _target(self, index: int) -> torch.Tensor:
-        return torch.cat([self._bos, self.target[index].long(), self._end])
+        return self._row(self.target, index)
 
     def __getitem__(self, index: int) -> Item:
-        source = torch.cat([self._bos, self.source[index].long(), self._end])
+        source = self._row(self.source, index)
         target = self._target(index)
         span = find_span(target, self.special)
         if span is not None:
-            where = (source == self.special.desc).nonzero()
-            if where.numel() == 0 or source[int(where[0]) + 1] != self.special.mask:
+            if not seq.masks_span(source.tolist(), self.special):
                 raise ValueError(f"row {index}: the source does not mask the knowledge span with one <mask>")
             if self.donors is not None and self.donors[index] >= 0:
                 donor = self._target(int(self.donors[index]))
@@ -119,8 +113,7 @@ class KnowledgePairDataset(FairseqDataset):
         return np.lexsort((self.src_sizes, self.tgt_sizes))
 
     def collater(self, samples: list[Item]) -> Item:
-        last = self.dictionary.eos() if self.lang_id is None else self.lang_id
-        return collate(samples, self.dictionary.pad(), last)
+        return collate(samples, self.dictionary.pad(), seq.decoder_prefix([], self.lang_id)[0])
 
 
 def collate(samples: list[Item], pad: int, eos: int) -> Item:
@@ -158,10 +151,7 @@ def to_plain(item: Item, special: SpecialIds, form: str) -> Item:
     """
     target = item["target"]
     if form == "remove":
-        start, end = item["span"]
-        keep = ~torch.isin(target, torch.tensor([special.ent, special.ent_end]))
-        keep[start - 1 : end + 1] = False
-        target = target[keep]
+        target = torch.tensor(seq.strip_span_ids(target.tolist(), special), dtype=torch.long)
     return {**item, "source": target.clone(), "target": target, "span": None}
 
 
