@@ -69,13 +69,13 @@ def make_coder(seed: int, codes_needed: int) -> WordCoder:
     return WordCoder(length=length, multiplier=multiplier, offset=stable_int(seed, "coder-offset") % modulus)
 
 
-def given_name(seed: int, index: int) -> str:
+def given_name(seed: int, index: int, salt: int = 0) -> str:
     """A two-syllable given name; given names repeat across people, as real ones do.
 
     Two syllables plus a coda can never spell a three-syllable place or family word, so a given
     name is never mistaken for another entity's name.
     """
-    r = rng(seed, index, "given")
+    r = rng(seed, index, "given", salt) if salt else rng(seed, index, "given")
     return (r.choice(SYLLABLES) + r.choice(SYLLABLES) + r.choice(CODAS)).capitalize()
 
 

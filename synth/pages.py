@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from synth.articles import Article, compose_article
 from synth.names import rng
-from synth.world import BLOCK, Entity, Group, World, block_groups, demonym_of, entity
+from synth.world import Entity, Group, World, demonym_of, entity
 
 FIRST_ID = 100
 SLOTS = 10  # page-id slots per entity index
@@ -80,12 +80,10 @@ def footer_pages(world: World) -> list[Page]:
 
 def surface_forms(world: World, e: Entity) -> list[str]:
     """Every anchor text the generator may write for a mention of `e`."""
-    forms = [e.name, e.short_name, *e.redirects[:1]]
+    forms = {e.name, e.full_name}
     if e.type == "country":
-        forms.append(demonym_of(world, e.index))
-    if e.title == e.name:
-        forms.append(e.title)
-    return sorted(set(forms))
+        forms.add(demonym_of(world, e.index))
+    return sorted(forms)
 
 
 def _redirect_pages(e: Entity, base: int, r) -> list[Page]:
@@ -105,23 +103,19 @@ def _redirect_pages(e: Entity, base: int, r) -> list[Page]:
 def _entry(world: World, e: Entity) -> str:
     """One line of a disambiguation page."""
     if e.type == "person":
-        country = e.relations.get("citizen_of")
-        adjective = f"{demonym_of(world, country)} " if country is not None else ""
-        return f"* [[{e.title}]] (born {e.scalars['born'][-4:]}), {adjective}{e.occupation}"
+        return f"* [[{e.title}]] (born {e.facts['born']}), {e.facts['nationality']} {e.facts['occupation']}"
     if e.type in ("film", "novel"):
-        when = e.scalars.get("released", e.scalars.get("published"))
-        return f"* ''[[{e.title}]]'', a {when} {e.type}"
-    place = e.relations.get("located_in", e.relations.get("origin"))
-    where = f" from [[{entity(world, place).title}]]" if place is not None else ""
-    return f"* [[{e.title}]], a {e.type}{where}"
+        return f"* ''[[{e.title}]]'', a {e.facts['year']} {e.type}"
+    country = entity(world, e.relations["located_in"])
+    return f"* [[{e.title}]], a town in [[{country.title}]]"
 
 
 def disambiguation_page(world: World, group: Group, page_id: int) -> Page:
     members = [entity(world, i) for i in group.members]
-    template = "{{hndis|" + group.name.split(" ")[-1] + "}}" if group.kind == "person" else \
+    template = "{{hndis|" + group.name + "}}" if group.kind == "family" else \
         rng(world.seed, page_id, "dab").choice(("{{disambiguation}}", "{{Disambiguation}}"))
     lines = [f"'''{group.name}''' may refer to:", "", *(_entry(world, e) for e in members)]
-    if group.kind == "word":
+    if group.kind != "family":
         lines += ["", "== See also ==", "", f"* [[{group.name} (surname)]]"]
     return Page(page_id, group.disambiguation_title, 0, "\n".join([*lines, "", template]) + "\n")
 
@@ -150,7 +144,8 @@ def _noise_pages(world: World, e: Entity, base: int) -> list[Page]:
 
 
 def _attributes(world: World, e: Entity) -> dict[str, object]:
-    attributes: dict[str, object] = dict(sorted(e.scalars.items()))
+    """Facts and details as strings (the description states the facts), relations as titles."""
+    attributes: dict[str, object] = dict(sorted({**e.facts, **e.details}.items()))
     for name, index in sorted(e.relations.items()):
         attributes[name] = {"entity": entity(world, index).title}
     return attributes
@@ -164,7 +159,8 @@ def truth_records(world: World, article: Article, page_id: int) -> Iterator[dict
            "description_source": article.description_source, "surface_forms": surface_forms(world, e),
            "redirects": e.all_redirects()}
     for paragraph in article.paragraphs:
-        yield {"kind": "paragraph", "page_title": e.title, "paragraph": paragraph.number, "text": paragraph.text}
+        yield {"kind": "paragraph", "page_title": e.title, "paragraph": paragraph.number, "text": paragraph.text,
+               "lead": paragraph.lead}
         for m in paragraph.mentions:
             yield {"kind": "mention", "page_title": e.title, "paragraph": paragraph.number, "start": m.start,
                    "end": m.end, "surface": m.surface, "entity": m.entity}
@@ -177,12 +173,7 @@ def entity_pages(world: World, index: int) -> tuple[list[Page], list[dict]]:
     e = article.entity
     pages = [Page(base, e.title, 0, article.wikitext)]
     pages += _redirect_pages(e, base, rng(world.seed, index, "redirects"))
-    for group in _led_groups(world, index):
-        pages.append(disambiguation_page(world, group, base + (4 if group.kind == "word" else 5)))
+    if e.group is not None and e.group.members[0] == index:
+        pages.append(disambiguation_page(world, e.group, base + 4))
     pages += _noise_pages(world, e, base)
     return pages, list(truth_records(world, article, base))
-
-
-def _led_groups(world: World, index: int) -> list[Group]:
-    """The ambiguity groups whose disambiguation page this index writes (their first member)."""
-    return [g for g in block_groups(world, index // BLOCK) if min(g.members) == index]

@@ -294,13 +294,112 @@ def test_mentions_ambiguity_and_most_frequent_entity_baseline(world: Path) -> No
         by_surface[m["surface"]][m["entity"]] += 1
     ambiguous = [s for s, c in by_surface.items() if len(c) > 1]
     ambiguous_mentions = sum(sum(by_surface[s].values()) for s in ambiguous)
-    assert ambiguous_mentions >= 0.05 * len(mentions)
+    assert ambiguous_mentions >= 0.2 * len(mentions)
     mfe = sum(max(by_surface[s].values()) for s in ambiguous) / ambiguous_mentions
-    assert mfe < 0.8
-    names = collections.Counter(title.split(" (")[0] for title in entities)
-    assert sum(n > 1 for n in names.values()) >= 3  # "Mercury"-style groups exist
+    assert mfe < 0.6  # room for knowledge: the most frequent entity is often wrong
     assert collections.Counter(r["description_source"] for r in entities.values()).keys() == {
         "short_description", "lead_sentence"}
+
+
+# ----- the rules that keep knowledge apart from surface patterns (DESIGN.md) --------------------
+def facts_of(record: dict) -> list[str]:
+    """Description facts: string attribute values the description states verbatim."""
+    return [v for v in record["attributes"].values() if isinstance(v, str) and v in record["description"]]
+
+
+def whole_word(needle: str, haystack: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", haystack, re.IGNORECASE) is not None
+
+
+def paragraph_mentions(truth: list[dict]) -> list[tuple[str, dict, list[dict]]]:
+    """(paragraph text, mention, all mentions of that paragraph) for every mention."""
+    texts = {(r["page_title"], r["paragraph"]): r["text"] for r in truth if r["kind"] == "paragraph"}
+    grouped = collections.defaultdict(list)
+    for r in truth:
+        if r["kind"] == "mention":
+            grouped[(r["page_title"], r["paragraph"])].append(r)
+    return [(texts[key], m, group) for key, group in grouped.items() for m in group]
+
+
+def shared_surfaces(truth: list[dict]) -> dict[str, set[str]]:
+    """Surface -> entities, over mention anchors and redirect titles, for surfaces of several entities."""
+    by_surface = collections.defaultdict(set)
+    for r in truth:
+        if r["kind"] == "mention":
+            by_surface[r["surface"]].add(r["entity"])
+        elif r["kind"] == "entity":
+            for title in r["redirects"]:
+                by_surface[title].add(r["title"])
+    return {s: e for s, e in by_surface.items() if len(e) > 1}
+
+
+def test_descriptions_state_several_facts_in_one_case(world: Path) -> None:
+    """Facts are what eval's fact accuracy counts: several per entity, found the same way whether a
+    reader matches case or not, and no other entity's name in a description."""
+    entities = {r["title"]: r for r in read_truth(world) if r["kind"] == "entity"}
+    for record in entities.values():
+        facts = facts_of(record)
+        assert len(facts) >= 2, record["title"]
+        for value in record["attributes"].values():
+            if isinstance(value, str):
+                assert (value in record["description"]) == (value.casefold() in record["description"].casefold())
+            else:
+                assert value["entity"] in entities
+                assert not whole_word(value["entity"], record["description"]), record["title"]
+
+
+def test_most_mentions_differ_from_the_title(world: Path) -> None:
+    mentions = [r for r in read_truth(world) if r["kind"] == "mention"]
+    same = sum(m["surface"] == m["entity"] for m in mentions)
+    assert same <= 0.3 * len(mentions), same / len(mentions)
+
+
+def test_no_description_fact_in_a_paragraph_that_mentions_the_entity(world: Path) -> None:
+    """Stronger than "not within 12 words": the paragraph (the model's whole window) holds none of the
+    mentioned entity's facts, and none of the facts of the other entities its surface may name."""
+    truth = read_truth(world)
+    entities = {r["title"]: r for r in truth if r["kind"] == "entity"}
+    shared = shared_surfaces(truth)
+    checked = 0
+    for text, m, _ in paragraph_mentions(truth):
+        rest = text[:m["start"]] + " | " + text[m["end"]:]
+        for title in shared.get(m["surface"], {m["entity"]}):
+            for fact in facts_of(entities[title]):
+                assert not whole_word(fact, rest), (m, fact)
+                checked += 1
+    assert checked > 1000
+
+
+def test_shared_surfaces_name_entities_of_one_type_apart_only_by_relations(world: Path) -> None:
+    """A shared surface belongs to entities of one type; the words that tell its candidates' titles
+    apart (a country, a year, a given name) never stand in the paragraph, while nearly every such
+    mention has, in its paragraph (linked, or the page's subject), an entity related to the gold and
+    to no other candidate: the relation, learnt from training text, is what tells them apart."""
+    truth = read_truth(world)
+    entities = {r["title"]: r for r in truth if r["kind"] == "entity"}
+    shared = shared_surfaces(truth)
+    assert len(shared) >= 20
+    for surface, titles in shared.items():
+        assert len({entities[t]["type"] for t in titles}) == 1, surface
+
+    def related(a: str, b: str) -> bool:
+        return any(isinstance(v, dict) and v["entity"] == b for v in entities[a]["attributes"].values()) or any(
+            isinstance(v, dict) and v["entity"] == a for v in entities[b]["attributes"].values())
+
+    with_cue = ambiguous = 0
+    for text, m, others in paragraph_mentions(truth):
+        if m["surface"] not in shared:
+            continue
+        ambiguous += 1
+        rest = text[:m["start"]] + " | " + text[m["end"]:]
+        for title in shared[m["surface"]]:
+            for word in re.findall(r"\w+", title):
+                if word not in m["surface"] and word.casefold() not in {"of", "the"}:
+                    assert not whole_word(word, rest), (m, word)
+        context = {o["entity"] for o in others if o is not m} | {m["page_title"]}
+        with_cue += any(related(m["entity"], c) and not any(related(t, c) for t in shared[m["surface"]] - {
+            m["entity"]}) for c in context)
+    assert ambiguous >= 300 and with_cue >= 0.9 * ambiguous, (with_cue, ambiguous)
 
 
 def test_noise_constructs_are_present(world: Path) -> None:
@@ -327,7 +426,7 @@ def test_wikiextractor_extracts_articles(world: Path, tmp_path: Path) -> None:
     entities = {r["title"] for r in read_truth(world) if r["kind"] == "entity"}
     extracted = {d["title"]: d["text"] for d in docs}
     assert entities.issubset(extracted)
-    assert all(title.split(" (")[0].split(" ")[0] in extracted[title] for title in entities)
+    assert all(re.match(r"\w+", title).group(0) in extracted[title] for title in entities)
 
 
 def _peak_rss_kib(entities: int, out: Path) -> int:
@@ -340,8 +439,8 @@ def _peak_rss_kib(entities: int, out: Path) -> int:
 
 
 def test_memory_is_bounded(tmp_path: Path) -> None:
-    small = _peak_rss_kib(2_000, tmp_path / "small.xml.bz2")
-    large = _peak_rss_kib(20_000, tmp_path / "large.xml.bz2")
+    small = _peak_rss_kib(1_000, tmp_path / "small.xml.bz2")
+    large = _peak_rss_kib(10_000, tmp_path / "large.xml.bz2")
     assert large < small + 40 * 1024, (small, large)  # 10x the entities, < 40 MiB more
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
     shutil.rmtree(tmp_path, ignore_errors=True)
