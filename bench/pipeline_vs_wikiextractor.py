@@ -44,7 +44,7 @@ def timed(command: list[str]) -> tuple[float, float]:
 
 def ours(dump: Path, workers: int, out: Path) -> list[str]:
     command = [sys.executable, "-m", "pipeline.run", "--input", str(dump), "--output", str(out),
-               "--train-tokenizer", "--vocab-size", "8000"]
+               "--train-tokenizer", "--vocab-size", "8000", "--text-scope", "article"]  # wikiextractor: whole articles
     if workers > 1:
         command += ["--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"]
     return command

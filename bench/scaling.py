@@ -59,7 +59,8 @@ def main() -> int:
                                        "--seed", "1", "--output", str(world)])
             out = tmp / f"out-{entities}"
             runs = [measured([sys.executable, "-m", "pipeline.run", "--input", str(world), "--output", str(out),
-                              "--train-tokenizer", "--vocab-size", "8000"]) for _ in range(args.runs)]
+                              "--train-tokenizer", "--vocab-size", "8000", "--text-scope", "article"])
+                    for _ in range(args.runs)]
             run_s, run_mib = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
             read = json.loads((out / "manifest.json").read_text())["counts"]["pages_read"]
             if startup is None:

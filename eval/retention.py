@@ -1,55 +1,38 @@
 """Retention: BART's text-infilling loss on held-out plain paragraphs, the same noise for every model.
 
-Noise (BART/KILM): 30% of the tokens (``</s>`` never) in spans of Poisson(λ=3) length, each span replaced
-by one ``<mask>``. The generator of paragraph ``i`` is seeded with ``(seed, i)``, so every model sees the
-same corrupted sources and the loss differences are the models'. Loss: mean negative log-likelihood per
-target token in nats (``<s>`` and ``</s>`` included, as the training loss), resampled per paragraph.
+Noise: the training objective's own text infilling (``kilm.noise``, KILM's settings: 30% of the
+non-special tokens on average, Poisson(λ=3) spans, each masked run one ``<mask>``), and paragraph ``i``
+is noised as training noises row ``i`` in epoch 1 (the generator seeded by (seed, 1, i)), so every
+model sees the same corrupted sources, the loss is that of the objective the models were trained on,
+and the differences are the models'. Loss: mean negative log-likelihood per target token in nats
+(``<s>`` and ``</s>`` included, as the training loss), resampled per paragraph.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from tqdm import tqdm
 
 from eval.metrics import bootstrap_ci, weighted_mean
 from eval.models import KilmModel
+from kilm.noise import InfillingConfig, TextInfilling, example_generator
+
+#: the epoch whose noise retention reuses
+EPOCH = 1
 
 
 @dataclass(frozen=True)
 class NoiseSettings:
-    mask_ratio: float = 0.3
-    poisson_lambda: float = 3.0
+    infilling: InfillingConfig = field(default_factory=InfillingConfig)
     seed: int = 1
 
 
-def infill_noise(row: Sequence[int], mask_id: int, index: int, settings: NoiseSettings = NoiseSettings()
-                 ) -> list[int]:
-    """``row`` (ending with ``</s>``) with spans masked; deterministic in (settings.seed, index)."""
-    body, tail = list(row[:-1]), list(row[-1:])
-    budget = math.ceil(settings.mask_ratio * len(body) - 1e-9)  # 0.3 * 100 is 30.000000000000004
-    if budget == 0:
-        return [*body, *tail]
-    generator = torch.Generator().manual_seed(settings.seed * 1_000_003 + index)
-    masked = torch.zeros(len(body), dtype=torch.bool)
-    while int(masked.sum()) < budget:
-        length = int(torch.poisson(torch.tensor([settings.poisson_lambda]), generator=generator))
-        if length == 0:
-            continue  # BART inserts a <mask> for a 0-length span; insertion is off here
-        free = (~masked).nonzero()[:, 0]
-        start = int(free[torch.randint(len(free), (1,), generator=generator)])
-        length = min(length, budget - int(masked.sum()))
-        masked[start : start + length] = True
-    out: list[int] = []
-    for i, tok in enumerate(body):
-        if not masked[i]:
-            out.append(tok)
-        elif i == 0 or not masked[i - 1]:
-            out.append(mask_id)
-    return [*out, *tail]
+def infill_noise(row: Sequence[int], noise: TextInfilling, index: int, seed: int) -> list[int]:
+    """``row`` (ending with ``</s>``) noised as training noises row ``index`` of epoch 1 with ``seed``."""
+    return noise(torch.tensor(list(row), dtype=torch.long), example_generator(seed, EPOCH, index)).tolist()
 
 
 @dataclass(frozen=True)
@@ -63,7 +46,8 @@ def run_retention(model: KilmModel, rows: Sequence[Sequence[int]], batch_size: i
     """Per paragraph: summed NLL of the clean target given its noised source (rows cut to the model)."""
     limit = model.max_positions - 2  # <s> on both sides, the decoder's </s> (or language token) start
     clean = [[*r[: min(len(r) - 1, limit - 1)], r[-1]] for r in rows]
-    noised = [infill_noise(r, model.tokenizer.special.mask, i, settings) for i, r in enumerate(clean)]
+    noise = TextInfilling.for_symbols(settings.infilling, model.tokenizer.symbols, model.language_id)
+    noised = [infill_noise(r, noise, i, settings.seed) for i, r in enumerate(clean)]
     records: list[RetentionRecord] = []
     batches = range(0, len(clean), batch_size)
     for start in tqdm(batches, desc="retention", unit="batch", disable=not progress):

@@ -82,15 +82,17 @@ class KilmOptions(PipelineOptions):
         group.add_argument("--max-tokens", type=_positive, default=512,
                            help="tokens per sequence, <s>, </s>, the knowledge span and mBART's language token "
                                 "included")
-        group.add_argument("--max-infills-per-paragraph", type=_positive,
-                           default=3, help="knowledge-infilled rows made from one paragraph (one mention each)")
+        group.add_argument("--max-infills-per-paragraph", type=_positive, default=3,
+                           help="candidate knowledge rows kept per paragraph (one mention each); the trainer "
+                                "trains one of them per pass, so they take turns (set it high to keep every "
+                                "eligible mention)")
         group.add_argument("--plain-fraction", type=_fraction, default=1.0,
                            help="share of paragraphs without a usable mention kept as plain rows")
         group.add_argument("--num-shards", type=_positive, default=1,
                            help="train shards bin/shard0..K-1 (fairseq reads one per epoch)")
-        group.add_argument("--text-scope", choices=TEXT_SCOPES, default="article",
-                           help="lead: text before the first heading (KILM's primary setting); "
-                                "article: the whole article (KILM's data upscaling)")
+        group.add_argument("--text-scope", choices=TEXT_SCOPES, default="lead",
+                           help="lead: the paragraphs before the first heading (KILM's primary setting); "
+                                "article: every body paragraph (KILM's \"data upscaling\" setting)")
         group.add_argument("--valid-fraction", type=_fraction, default=0.05)
         group.add_argument("--test-fraction", type=_fraction, default=0.05)
         group.add_argument("--unseen-entity-fraction", type=_fraction, default=0.05,

@@ -14,6 +14,7 @@ from eval.retention import NoiseSettings, infill_noise
 from eval.run import UsageError, main, parse_model, parse_tasks
 from eval.search import BeamSettings, PrefixTrie, beam_search
 from kilm import sequence as seq
+from kilm.noise import TextInfilling, example_generator
 
 # ---- metrics ------------------------------------------------------------------------------------
 
@@ -117,18 +118,20 @@ def test_beam_settings_are_explicit():
 # ---- retention noise ----------------------------------------------------------------------------
 
 
-def test_infill_noise_is_reproducible_and_bart_like():
-    row = [*list(range(10, 110)), seq.EOS]
-    a = infill_noise(row, mask_id=7, index=3)
-    assert a == infill_noise(row, mask_id=7, index=3)
-    assert a != infill_noise(row, mask_id=7, index=4)
-    assert a[-1] == seq.EOS
-    assert all(not (x == y == 7) for x, y in itertools.pairwise(a))  # each span is one <mask>
-    kept = [t for t in a[:-1] if t != 7]
-    assert len(row) - 1 - len(kept) == 30
-    assert kept == [t for t in row if t in set(kept)]  # order kept
-    assert infill_noise([seq.EOS], 7, 0) == [seq.EOS]
-    assert infill_noise(row, 7, 0, NoiseSettings(mask_ratio=0.0)) == row
+def test_retention_noise_is_the_training_noise():
+    """Paragraph ``i`` is noised as training noises row ``i`` in epoch 1 (the trainer adds ``<s>``)."""
+    symbols = [*seq.FAIRSEQ_SPECIALS, *seq.build_dictionary_symbols([f"w{i}" for i in range(120)])]
+    settings = NoiseSettings(seed=4)
+    noise = TextInfilling.for_symbols(settings.infilling, symbols)
+    mask = symbols.index(seq.MASK)
+    row = [*range(10, 110), seq.EOS]
+    for index in range(20):
+        noised = infill_noise(row, noise, index, settings.seed)
+        trained = noise(torch.tensor([seq.BOS, *row]), example_generator(settings.seed, 1, index)).tolist()
+        assert noised == trained[1:]
+        assert noised[-1] == seq.EOS
+        assert all(not (x == y == mask) for x, y in itertools.pairwise(noised))  # each run is one <mask>
+    assert infill_noise(row, noise, 0, 4) != infill_noise(row, noise, 1, 4)
 
 
 # ---- CLI parsing --------------------------------------------------------------------------------

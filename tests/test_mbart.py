@@ -61,7 +61,8 @@ def test_mbart_standin_continued_with_kilm_on_ukwiki(tmp_path: Path) -> None:
     dump = shared_dump("ukwiki-pages-articles-sample.xml.bz2")
     # The stand-in's pretraining text: the sample's own paragraphs, and English ones for [en_XX].
     first = tmp_path / "first"
-    assert pipeline_main(["--input", str(dump), "--output", str(first), "--train-tokenizer"]) == 0
+    assert pipeline_main(["--input", str(dump), "--output", str(first), "--train-tokenizer", "--text-scope",
+                          "article"]) == 0
     ukrainian = sorted(e["text"] for e in read_jsonl_dir(first / "examples"))
     english = [w.text for w in make_windows(make_world(), 200, seed=1)]
     standin = build_mbart_standin({"en_XX": english, "uk_UA": ukrainian}, tmp_path / "mbart.cc25",
@@ -71,7 +72,8 @@ def test_mbart_standin_continued_with_kilm_on_ukwiki(tmp_path: Path) -> None:
     assert len(original) == len(seq.FAIRSEQ_SPECIALS) + len(pieces) + len(LANGUAGES) + 1  # + <mask>
 
     out = tmp_path / "out"
-    assert pipeline_main(["--input", str(dump), "--output", str(out), *spm_options(standin)]) == 0
+    assert pipeline_main(["--input", str(dump), "--output", str(out), *spm_options(standin), "--text-scope",
+                          "article"]) == 0  # enough test mentions for 24 probes
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["tokenizer"]["language_token"] == "[uk_UA]"  # chosen from the wiki's language
     assert seq.read_dict_symbols(out / "bin" / "shard0" / "dict.txt") == [

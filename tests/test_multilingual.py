@@ -50,7 +50,7 @@ def test_real_samples_in_other_languages(tmp_path, wiki, tokenizer):
     dump = shared_dump(f"{wiki}-pages-articles-sample.xml.bz2")
     out = tmp_path / wiki
     assert main(["--input", str(dump), "--output", str(out), "--train-tokenizer", tokenizer,
-                 "--vocab-size", "4000"]) == 0
+                 "--vocab-size", "4000", "--text-scope", "article"]) == 0  # every body paragraph
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["site"]["language"] == wiki[:2]
     assert sum(manifest["counts"]["outcomes"].values()) == manifest["counts"]["pages_read"]

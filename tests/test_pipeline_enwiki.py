@@ -24,7 +24,7 @@ def enwiki(tmp_path_factory):
     dump = shared_dump("enwiki-pages-articles-sample.xml.bz2")
     out = tmp_path_factory.mktemp("enwiki") / "out"
     args = ["--input", str(dump), "--output", str(out), "--train-tokenizer", "--vocab-size", "4000",
-            "--num-shards", "2", "--max-tokens", "256"]
+            "--num-shards", "2", "--max-tokens", "256", "--text-scope", "article"]  # every body paragraph
     assert main(args) == 0
     return dump, out, args
 

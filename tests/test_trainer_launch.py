@@ -30,18 +30,18 @@ def command(data: Path, *args: str, env: dict[str, str] | None = None) -> str:
 
 
 def fairseq_args(data: Path, world: int, precision: str = "--bf16") -> str:
-    """The bart-base command after the launcher prefix (train rows 200 + 200, batch 8 x 128)."""
+    """The bart-base command after the launcher prefix (train paragraphs 200 + 200, one row each, batch 8 x 128)."""
     updates = 10 * 2  # 25 batches per shard: one update per shard and pass, whatever the world size
     return (
         f"{data}/shard0:{data}/shard1 --user-dir {TRAINER_DIR} --task kilm --criterion kilm_cross_entropy "
         "--mask 0.3 --mask-random 0.0 --replace-length 1 --poisson-lambda 3.0 --arch bart_base "
-        "--optimizer adam --adam-betas '(0.9, 0.999)' --adam-eps 1e-08 --weight-decay 0.01 --clip-norm 1.0 "
+        "--optimizer kilm_adamw --adam-betas '(0.9, 0.999)' --adam-eps 1e-08 --weight-decay 0.01 --clip-norm 1.0 "
         "--lr 5e-05 --lr-scheduler polynomial_decay --end-learning-rate 0 --warmup-updates 0 "
         f"--total-num-update {updates} --max-update {updates} --batch-size 8 --update-freq 128 "
         "--required-batch-size-multiple 1 --skip-invalid-size-inputs-valid-test --num-workers 4 --seed 1 "
         "--save-dir /runs/k --save-interval-updates 500 --keep-interval-updates 10 --no-epoch-checkpoints "
         "--log-format json --log-interval 50 --tensorboard-logdir /runs/k/tensorboard "
-        f"{precision}" + (f" --distributed-world-size {world}" if world > 1 else "")
+        f"{precision} --fp16-no-flatten-grads" + (f" --distributed-world-size {world}" if world > 1 else "")
     )
 
 
@@ -90,6 +90,9 @@ def test_modes_init_and_extra_args(data: Path, tmp_path: Path) -> None:
     assert f"--max-update {control_updates} " in kilm  # control makes the updates kilm makes
     base = command(data, "--preset", "cpu-tiny", "--gpus", "0", "--mode", "base")
     assert "--task denoising" in base and "--finetune-from-model" not in base
+    shuffled = command(data, "--preset", "cpu-tiny", "--gpus", "0", "--mode", "control_shuffled", "--init", str(start))
+    assert "--task kilm" in shuffled and "--shuffle-knowledge" in shuffled and "--plain-share" not in shuffled
+    assert f"--max-update {control_updates} " in shuffled  # the same rows and updates as kilm
 
 
 def test_mbart_init_brings_its_shape_and_the_manifest_its_language_token(data: Path, tmp_path: Path) -> None:
@@ -152,6 +155,7 @@ def test_a_resumed_run_keeps_its_own_model_shape(data: Path, tmp_path: Path) -> 
     [
         (["--data", "/nonexistent/bin"], "--data /nonexistent/bin: no such directory"),
         (["--mode", "control"], "--mode control continues a checkpoint: give it with --init"),
+        (["--mode", "control_shuffled"], "--mode control_shuffled continues a checkpoint: give it with --init"),
         (["--mode", "base", "--init", "/x.pt"], "--mode base trains from scratch"),
         (["--init", "/nonexistent.pt"], "--init /nonexistent.pt: no such file or directory"),
         (["--precision", "bf16"], "--precision bf16 needs a GPU"),

@@ -6,6 +6,8 @@ pipeline lands, ``build_corpus`` becomes one call to ``python -m pipeline.run --
 
 from __future__ import annotations
 
+import gzip
+import json
 import random
 import shutil
 from dataclasses import dataclass
@@ -112,18 +114,23 @@ def build_corpus(
         shutil.copy(out / "tokenizer" / "dict.txt", directory / "dict.txt")
     for split, split_windows in windows.items():
         pairs = []
-        for window in split_windows:
+        for i, window in enumerate(split_windows):
+            meta = {"example": f"{split}-{i}", "mention": None, "entity": None, "window": [0, len(window.text)],
+                    "span": None}
             if rng.random() < plain_share:
                 row = tokenizer.encode_plain(window.text)
-                pairs.append((row, row))
+                pairs.append((row, row, {**meta, "key": f"{split}-{i}:0"}))
             else:
                 encoded = tokenizer.encode_window(window)
-                pairs.append((encoded.source, encoded.target))
+                pairs.append((encoded.source, encoded.target, {**meta, "key": f"{split}-{i}#0", "mention": 0,
+                              "entity": window.title, "span": [encoded.span_start, encoded.span_end]}))
         targets = shards if split == "train" else shards[:1]
         for k, directory in enumerate(targets):
             part = pairs[k :: len(targets)]
-            write_indexed(directory / f"{split}.source", [s for s, _ in part], vocab)
-            write_indexed(directory / f"{split}.target", [t for _, t in part], vocab)
+            write_indexed(directory / f"{split}.source", [s for s, _, _ in part], vocab)
+            write_indexed(directory / f"{split}.target", [t for _, t, _ in part], vocab)
+            with gzip.open(directory / f"{split}.rows.jsonl.gz", "wt", encoding="utf-8") as f:
+                f.writelines(json.dumps({"row": r, **meta}) + "\n" for r, (_, _, meta) in enumerate(part))
         write_indexed(plain_dir / split, [tokenizer.encode_plain(w.text) for w in split_windows], vocab)
     return out
 

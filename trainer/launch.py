@@ -1,15 +1,19 @@
 """Build and run the ``fairseq-train`` command of a KILM run.
 
     python -m trainer.launch --data OUT/bin --save-dir DIR --preset {cpu-tiny,bart-base,bart-large}
-        [--mode {kilm,base,control}] [--init PATH] [--gpus N] [--nodes M] [--dry-run] [-- fairseq args]
+        [--mode {kilm,base,control,control_shuffled}] [--init PATH] [--gpus N] [--nodes M] [--dry-run]
+        [-- fairseq args]
 
 Modes: ``kilm`` trains the ``kilm`` task on ``bin/shard*``; ``base`` trains a BART from scratch with
 fairseq's ``denoising`` on ``bin/plain`` (the embedded default's stand-in for a pretrained BART);
 ``control`` continues ``--init`` on the same rows and batches as ``kilm`` with every knowledge span
 removed (the ``kilm`` task with ``--plain-share 1 --plain-form remove``): the same paragraphs, the same
-text infilling, the same updates, no knowledge infilling (the control model of eval). Every mode
-stops at ``--max-update`` and decays the learning rate linearly to 0 there, as the KILM reference
-(Hugging Face Trainer) does.
+text infilling, the same updates, no knowledge infilling (the control model of eval);
+``control_shuffled`` continues ``--init`` on the same rows with every knowledge span swapped for
+another entity's (``--shuffle-knowledge``): the KILM format without true knowledge. A pass is one
+pass over the train paragraphs, one row each (KILM's epoch: a paragraph's mentions take turns over
+passes). Every mode stops at ``--max-update`` and decays the learning rate linearly to 0 there, as the
+KILM reference (Hugging Face Trainer) does; AdamW decays no bias or LayerNorm weight, as there.
 
 One code path for every scale: one process for a CPU or one GPU; ``torchrun`` otherwise, standalone
 on one node, with c10d rendezvous across nodes (run this launcher once per node, e.g.
@@ -39,14 +43,21 @@ from pathlib import Path
 import numpy as np
 
 from kilm import manifest
+from kilm.noise import InfillingConfig
 
 TRAINER_DIR = Path(__file__).resolve().parent
-MODES = ("kilm", "base", "control")
+MODES = ("kilm", "base", "control", "control_shuffled")
+#: Modes that train the ``kilm`` task (on ``bin/shard*``) and those that continue ``--init``.
+KILM_MODES = ("kilm", "control", "control_shuffled")
+CONTINUING_MODES = ("control", "control_shuffled")
 PRECISIONS = ("fp32", "fp16", "bf16")
 DEFAULT_PORT = "29500"
 
-#: Text infilling as KILM: the same flags for the ``kilm`` task and fairseq's ``denoising``.
-NOISE_ARGS = ("--mask", "0.3", "--mask-random", "0.0", "--replace-length", "1", "--poisson-lambda", "3.0")
+#: Text infilling as KILM (``kilm.noise``'s defaults): the same flags for the ``kilm`` task and fairseq's
+#: ``denoising``.
+NOISE_ARGS = ("--mask", str(InfillingConfig.ratio), "--mask-random", str(InfillingConfig.random_ratio),
+              "--replace-length", str(InfillingConfig.replace_length),
+              "--poisson-lambda", str(InfillingConfig.poisson_lambda))
 #: fairseq ``denoising`` without BART's other noises; rows packed into blocks of whole paragraphs
 #: (fairseq-fixed's ``--sample-break-mode eos`` fails under numpy 2: ``np.compat`` is gone).
 DENOISING_ARGS = ("--mask-length", "span-poisson", "--rotate", "0", "--permute-sentences", "0", "--insert", "0",
@@ -55,7 +66,8 @@ DENOISING_ARGS = ("--mask-length", "span-poisson", "--rotate", "0", "--permute-s
 
 @dataclass(frozen=True)
 class Preset:
-    """Optimisation settings per device; a run's batch is batch_size × update_freq × devices."""
+    """Optimisation settings per device; a run's batch is batch_size × update_freq × devices; ``passes``
+    over the train paragraphs, one row of each per pass."""
 
     arch: str
     lr: float
@@ -138,7 +150,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=PRECISIONS, help="default: the preset's on GPUs, fp32 on CPUs")
     p.add_argument("--seed", type=int, default=1, help="fairseq --seed (default: 1)")
     p.add_argument("--passes", type=_positive_int, default=None,
-                   help="passes over the training data, which sets --max-update and the lr schedule "
+                   help="passes over the train paragraphs, one row of each per pass (KILM's epoch: a "
+                        "paragraph's mentions take turns); sets --max-update and the lr schedule "
                         "(default: the preset's; KILM: 10)")
     p.add_argument("--master-addr", help="rendezvous host for --nodes > 1 (default: $MASTER_ADDR, SLURM)")
     p.add_argument("--master-port", help=f"rendezvous port (default: $MASTER_PORT or {DEFAULT_PORT})")
@@ -210,8 +223,18 @@ def updates_per_pass(batches_per_shard: Sequence[int], world: int, update_freq: 
     return sum(math.ceil(math.ceil(b / world) / update_freq) for b in batches_per_shard)
 
 
+def shard_paragraphs(shard: Path) -> int:
+    """Rows one epoch of the ``kilm`` task trains from a shard: one per train paragraph."""
+    from .rows import read_rows
+
+    try:
+        return int(read_rows(shard / "train.rows.jsonl.gz").paragraph.max(initial=-1)) + 1
+    except (FileNotFoundError, ValueError) as error:
+        raise LaunchError(str(error)) from None
+
+
 def kilm_updates(shards: Sequence[Path], preset: Preset, world: int) -> int:
-    batches = [math.ceil(len(row_sizes(s / "train.source")) / preset.batch_size) for s in shards]
+    batches = [math.ceil(shard_paragraphs(s) / preset.batch_size) for s in shards]
     return preset.passes * updates_per_pass(batches, world, preset.update_freq)
 
 
@@ -295,9 +318,9 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
         raise LaunchError(f"--precision {precision} needs a GPU (fairseq reads bf16 on a CPU as a TPU)")
     world = max(gpus, 1) * opts.nodes
 
-    shards = kilm_shards(opts.data) if opts.mode in ("kilm", "control") else []
+    shards = kilm_shards(opts.data) if opts.mode in KILM_MODES else []
     plain = opts.data / "plain"
-    if opts.mode in ("kilm", "control"):
+    if opts.mode in KILM_MODES:
         try:
             language = manifest.language_token(opts.data.parent)
         except manifest.ManifestError as error:
@@ -307,6 +330,8 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
         task = ["--task", "kilm", "--criterion", "kilm_cross_entropy", *NOISE_ARGS]
         if opts.mode == "control":
             task += ["--plain-share", "1.0", "--plain-form", "remove"]
+        if opts.mode == "control_shuffled":
+            task += ["--shuffle-knowledge"]
         if language:
             task += ["--lang-token", language]
         total = kilm_updates(shards, preset, world)
@@ -319,8 +344,8 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
         total = base_updates(plain, preset, world)
     if opts.mode == "base" and opts.init is not None:
         raise LaunchError("--mode base trains from scratch; continue a checkpoint with --mode control")
-    if opts.mode == "control" and opts.init is None:
-        raise LaunchError("--mode control continues a checkpoint: give it with --init")
+    if opts.mode in CONTINUING_MODES and opts.init is None:
+        raise LaunchError(f"--mode {opts.mode} continues a checkpoint: give it with --init")
     if opts.init is not None and not opts.init.exists():
         raise LaunchError(f"--init {opts.init}: no such file or directory")
 
@@ -337,7 +362,7 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     argv = [
         *distributed_prefix(gpus, opts.nodes, opts, env),
         data, "--user-dir", str(TRAINER_DIR), *task, *model,
-        "--optimizer", "adam", "--adam-betas", "(0.9, 0.999)", "--adam-eps", "1e-08",
+        "--optimizer", "kilm_adamw", "--adam-betas", "(0.9, 0.999)", "--adam-eps", "1e-08",
         "--weight-decay", str(preset.weight_decay), "--clip-norm", str(preset.clip_norm),
         "--lr", str(preset.lr), "--lr-scheduler", "polynomial_decay", "--end-learning-rate", "0",
         "--warmup-updates", str(preset.warmup_updates), "--total-num-update", str(total), "--max-update", str(total),
@@ -353,7 +378,9 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
         init_file = save_dir / "init.pt"
         init = None if resume else (opts.init, dictionary, init_file)
         argv += ["--finetune-from-model", str(init_file)]
-    argv += {"fp32": [], "fp16": ["--fp16"], "bf16": ["--bf16"]}[precision]
+    # fp16/bf16: fairseq would flatten the parameters into one vector, and no-decay groups need their shapes.
+    argv += {"fp32": [], "fp16": ["--fp16", "--fp16-no-flatten-grads"],
+             "bf16": ["--bf16", "--fp16-no-flatten-grads"]}[precision]
     if gpus == 0:
         argv.append("--cpu")
     if world > 1:

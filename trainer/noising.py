@@ -1,41 +1,30 @@
 """The data side of the ``kilm`` task: knowledge-infilling pairs, then BART text infilling on top.
 
 ``KnowledgePairDataset`` is the text before noise: the pipeline's rows with ``<s>`` prepended (BART's
-input format) and the position of the knowledge span in the target. ``TextInfillingDataset`` wraps it
-and, per example and epoch, turns a share of knowledge rows into plain text-infilling examples and
-applies ``TextInfilling`` to the source. Both draw from one ``torch.Generator`` seeded by
-(seed, epoch, index), so masks are fresh every epoch, identical across workers and after a resume.
+input format) and the position of the knowledge span in the target (for ``control_shuffled``, another
+entity's span in its place). ``TextInfillingDataset`` wraps it and, per example and epoch, turns a
+share of knowledge rows into plain text-infilling examples and applies ``kilm.noise.TextInfilling`` to
+the source; both draw from one ``torch.Generator`` seeded by (seed, epoch, index), so masks are fresh
+every epoch, identical across workers and after a resume. ``ParagraphDrawDataset`` is the outermost
+layer: each epoch it offers fairseq one row per paragraph (``trainer.rows.draw_rows``).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from fairseq.data import BaseWrapperDataset, Dictionary, FairseqDataset, data_utils
 
+from kilm.noise import TextInfilling, example_generator
 from kilm.sequence import SpecialIds
+
+from .rows import draw_rows
 
 Item = dict[str, Any]
 
 PLAIN_FORMS = ("keep", "remove")
-
-
-def example_seed(seed: int, epoch: int, index: int) -> int:
-    """A 63-bit seed for one example in one epoch (stable across processes, unlike ``hash``)."""
-    return ((int(seed) * 1_000_003 + int(epoch)) * 1_000_003 + int(index)) % (2**63)
-
-
-def special_lookup(dictionary: Dictionary, special: SpecialIds, lang_id: int | None = None) -> torch.Tensor:
-    """Boolean table over the vocabulary: fairseq's specials, ``<mask>``, the KILM tokens and the
-    language token (mBART) if any."""
-    table = torch.zeros(len(dictionary), dtype=torch.bool)
-    table[: dictionary.nspecial] = True
-    table[[special.mask, *special.kilm, *([] if lang_id is None else [lang_id])]] = True
-    return table
 
 
 def find_span(target: torch.Tensor, special: SpecialIds) -> tuple[int, int] | None:
@@ -56,10 +45,15 @@ class KnowledgePairDataset(FairseqDataset):
 
     Items: ``{id, source, target, span}``, where ``target[span[0]:span[1]]`` is the knowledge span and
     ``span`` is ``None`` for plain rows (source == target).
+
+    With ``donors`` (``control_shuffled``), row ``i``'s knowledge span is replaced in the target by the
+    span of row ``donors[i]`` (another entity's; ``-1``: unchanged); ``span_lengths`` are the rows' span
+    lengths (0 for plain rows), so that the target sizes are known before any row is read.
     """
 
     def __init__(self, source: FairseqDataset, target: FairseqDataset, dictionary: Dictionary,
-                 special: SpecialIds, lang_id: int | None = None) -> None:
+                 special: SpecialIds, lang_id: int | None = None, *, donors: np.ndarray | None = None,
+                 span_lengths: np.ndarray | None = None) -> None:
         if len(source) != len(target):
             raise ValueError(f"{len(source)} source rows but {len(target)} target rows")
         self.source = source
@@ -67,20 +61,38 @@ class KnowledgePairDataset(FairseqDataset):
         self.dictionary = dictionary
         self.special = special
         self.lang_id = lang_id
+        self.donors = donors
         self._bos = torch.tensor([dictionary.bos()])
         self._end = torch.tensor([] if lang_id is None else [lang_id], dtype=torch.long)
         added = 1 + len(self._end)
         self.src_sizes = np.asarray(source.sizes) + added
         self.tgt_sizes = np.asarray(target.sizes) + added
+        if donors is not None:
+            if span_lengths is None or len(donors) != len(target) or len(span_lengths) != len(target):
+                raise ValueError(f"donors and span_lengths must have one entry per row ({len(target)})")
+            swapped = donors >= 0
+            self.tgt_sizes = self.tgt_sizes.copy()
+            self.tgt_sizes[swapped] += span_lengths[donors[swapped]] - span_lengths[swapped]
+
+    def _target(self, index: int) -> torch.Tensor:
+        return torch.cat([self._bos, self.target[index].long(), self._end])
 
     def __getitem__(self, index: int) -> Item:
         source = torch.cat([self._bos, self.source[index].long(), self._end])
-        target = torch.cat([self._bos, self.target[index].long(), self._end])
+        target = self._target(index)
         span = find_span(target, self.special)
         if span is not None:
             where = (source == self.special.desc).nonzero()
             if where.numel() == 0 or source[int(where[0]) + 1] != self.special.mask:
                 raise ValueError(f"row {index}: the source does not mask the knowledge span with one <mask>")
+            if self.donors is not None and self.donors[index] >= 0:
+                donor = self._target(int(self.donors[index]))
+                donor_span = find_span(donor, self.special)
+                if donor_span is None:
+                    raise ValueError(f"row {index}: its donor row {int(self.donors[index])} has no knowledge span")
+                inserted = donor[donor_span[0] : donor_span[1]]
+                target = torch.cat([target[: span[0]], inserted, target[span[1] :]])
+                span = (span[0], span[0] + len(inserted))
         return {"id": index, "source": source, "target": target, "span": span}
 
     def __len__(self) -> int:
@@ -140,87 +152,6 @@ def collate(samples: list[Item], pad: int, eos: int) -> Item:
     }
 
 
-@dataclass(frozen=True)
-class TextInfilling:
-    """BART text infilling on one sequence, never touching special tokens.
-
-    ``ceil(ratio * n)`` of the ``n`` maskable tokens are budgeted per example; span lengths are drawn
-    from Poisson(``poisson_lambda``) until the budget is spent (a zero-length span inserts a ``<mask>``).
-    A span stops at the first special token, so ``<s>``, ``</s>``, the KILM tokens and the knowledge
-    span's ``<mask>`` always survive. ``replace_length``: 1 replaces a span by one ``<mask>``, 0 deletes
-    it, -1 masks each token. A ``random_ratio`` share of replacements is a random regular token instead.
-    """
-
-    is_special: torch.Tensor
-    mask_idx: int
-    random_range: tuple[int, int]
-    ratio: float = 0.3
-    poisson_lambda: float = 3.0
-    replace_length: int = 1
-    random_ratio: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.replace_length not in (-1, 0, 1):
-            raise ValueError(f"replace_length must be -1, 0 or 1, got {self.replace_length}")
-        if not 0.0 <= self.ratio <= 1.0 or not 0.0 <= self.random_ratio <= 1.0:
-            raise ValueError(f"mask ratios must lie in [0, 1], got {self.ratio} and {self.random_ratio}")
-
-    def __call__(self, tokens: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        maskable = ~self.is_special[tokens]
-        candidates = maskable.nonzero().squeeze(1)
-        budget = math.ceil(self.ratio * candidates.numel())
-        if budget == 0:
-            return tokens
-        lengths = self._span_lengths(budget, generator)[: candidates.numel()]
-        starts = candidates[torch.randperm(candidates.numel(), generator=generator)[: lengths.numel()]]
-        inserts, starts, lengths = starts[lengths == 0], starts[lengths > 0], lengths[lengths > 0]
-
-        blocked = (~maskable).nonzero().squeeze(1)  # never empty: </s> ends every sequence
-        ends = torch.minimum(starts + lengths, blocked[torch.searchsorted(blocked, starts)])
-        size = tokens.numel()
-        depth = torch.zeros(size + 1, dtype=torch.long)
-        depth.index_add_(0, starts, torch.ones_like(starts))
-        depth.index_add_(0, ends, -torch.ones_like(ends))
-        covered = depth.cumsum(0)[:size] > 0
-        is_start = torch.zeros(size, dtype=torch.bool)
-        is_start[starts] = True
-
-        if self.replace_length == -1:
-            replaced, keep = covered, torch.ones(size, dtype=torch.bool)
-        elif self.replace_length == 1:
-            replaced, keep = is_start, ~covered | is_start
-        else:
-            replaced, keep = torch.zeros(size, dtype=torch.bool), ~covered
-        fill = self._fill(size, generator)
-        noised = torch.where(replaced, fill, tokens)
-        inserted = torch.zeros(size, dtype=torch.bool)
-        inserted[inserts] = True
-        # Each position contributes [inserted <mask>?, token?], in that order.
-        pieces = torch.stack([self._fill(size, generator), noised], dim=1)
-        return pieces[torch.stack([inserted, keep], dim=1)]
-
-    def _span_lengths(self, budget: int, generator: torch.Generator) -> torch.Tensor:
-        """Poisson span lengths whose sum is exactly ``budget`` (the last one is cut)."""
-        rate = torch.full((budget,), self.poisson_lambda)
-        lengths = torch.poisson(rate, generator=generator).long()
-        while int(lengths.sum()) < budget:
-            lengths = torch.cat([lengths, torch.poisson(rate, generator=generator).long()])
-        total = lengths.cumsum(0)
-        last = int(torch.searchsorted(total, budget))
-        lengths = lengths[: last + 1].clone()
-        lengths[last] = budget - (int(total[last - 1]) if last > 0 else 0)
-        return lengths
-
-    def _fill(self, size: int, generator: torch.Generator) -> torch.Tensor:
-        """What replaces a masked position: ``<mask>``, or a random regular token."""
-        fill = torch.full((size,), self.mask_idx, dtype=torch.long)
-        if self.random_ratio > 0:
-            use_random = torch.rand(size, generator=generator) < self.random_ratio
-            randoms = torch.randint(*self.random_range, (size,), generator=generator)
-            fill = torch.where(use_random, randoms, fill)
-        return fill
-
-
 def to_plain(item: Item, special: SpecialIds, form: str) -> Item:
     """A knowledge row as a plain text-infilling example: the span kept on both sides, or removed
     (with its ``<ent>``/``</ent>`` markers) so that only the paragraph's own text is left.
@@ -256,7 +187,7 @@ class TextInfillingDataset(BaseWrapperDataset):
 
     def __getitem__(self, index: int) -> Item:
         item = self.dataset[index]
-        generator = torch.Generator().manual_seed(example_seed(self.seed, self.epoch, index))
+        generator = example_generator(self.seed, self.epoch, index)
         plain = self.plain_share > 0 and float(torch.rand((), generator=generator)) < self.plain_share
         if plain and item["span"] is not None:
             item = to_plain(item, self.dataset.special, self.plain_form)
@@ -264,6 +195,38 @@ class TextInfillingDataset(BaseWrapperDataset):
             item = {**item, "source": self.noise(item["source"], generator)}
         return item
 
+
+class ParagraphDrawDataset(BaseWrapperDataset):
+    """One row per paragraph per pass: each epoch, ``ordered_indices`` gives fairseq only the rows drawn
+    for that epoch's pass (``paragraphs[i]``: row ``i``'s paragraph code), by size as the inner dataset.
+
+    A pass is ``shards_per_pass`` epochs (fairseq reads one shard per epoch). Indices stay the inner
+    dataset's, so the noise of a row is still seeded by (seed, epoch, row).
+    """
+
+    def __init__(self, dataset: FairseqDataset, paragraphs: np.ndarray, *, seed: int, shards_per_pass: int = 1
+                 ) -> None:
+        super().__init__(dataset)
+        if len(paragraphs) != len(dataset):
+            raise ValueError(f"{len(paragraphs)} paragraph codes for {len(dataset)} rows")
+        self.paragraphs = paragraphs
+        self.seed = seed
+        self.shards_per_pass = shards_per_pass
+        self.epoch = 1
+
+    def set_epoch(self, epoch: int) -> None:
+        super().set_epoch(epoch)
+        self.epoch = epoch
+
+    @property
+    def pass_index(self) -> int:
+        return (self.epoch - 1) // self.shards_per_pass
+
+    def ordered_indices(self) -> np.ndarray:
+        chosen = draw_rows(self.paragraphs, self.seed, self.pass_index)
+        sizes = self.dataset.sizes
+        return chosen[np.lexsort((sizes[chosen, 0], sizes[chosen, 1]))]
+
     @property
     def can_reuse_epoch_itr_across_epochs(self) -> bool:
-        return True  # sizes are upper bounds; only the noise changes with the epoch
+        return False  # the rows on offer change with the pass

@@ -2,6 +2,9 @@
 
 Reads the pipeline's ``bin/shardK`` directories (``--data bin/shard0:bin/shard1:...``; one shard per
 epoch, valid/test from the first) whose ``dict.txt`` already holds ``<mask>`` and the KILM tokens.
+The train split offers one row per paragraph per pass (``{split}.rows.jsonl.gz`` names each row's
+paragraph); a pass is one epoch per shard. Valid and test keep every row: their loss is the same set
+of rows every epoch, as KILM's validation (which keeps every mention) is.
 """
 
 import logging
@@ -16,9 +19,11 @@ from fairseq.dataclass import ChoiceEnum, FairseqDataclass
 from fairseq.tasks import FairseqTask, register_task
 from omegaconf import II, MISSING
 
+from kilm.noise import InfillingConfig, TextInfilling
 from kilm.sequence import SpecialIds, language_codes
 
-from .noising import PLAIN_FORMS, KnowledgePairDataset, TextInfilling, TextInfillingDataset, special_lookup
+from .noising import PLAIN_FORMS, KnowledgePairDataset, ParagraphDrawDataset, TextInfillingDataset
+from .rows import draw_donors, read_rows
 
 logger = logging.getLogger(__name__)
 
@@ -33,20 +38,25 @@ class KilmConfig(FairseqDataclass):
         metadata={"help": "colon-separated shard directories (bin/shard0:bin/shard1:...), one per epoch"},
     )
     mask: float = field(
-        default=0.3, metadata={"help": "text infilling: share of non-special source tokens masked (0: off)"}
+        default=InfillingConfig.ratio,
+        metadata={"help": "text infilling: share of non-special source tokens masked, on average (0: off)"},
     )
     mask_random: float = field(
-        default=0.0, metadata={"help": "text infilling: share of masked spans replaced by a random token"}
+        default=InfillingConfig.random_ratio,
+        metadata={"help": "text infilling: share of masked runs replaced by a random token"},
     )
     replace_length: int = field(
-        default=1, metadata={"help": "a masked span becomes 1 <mask> (1), nothing (0), or one <mask> per token (-1)"}
+        default=InfillingConfig.replace_length,
+        metadata={"help": "a masked run becomes 1 <mask> (1), nothing (0), or one <mask> per token (-1)"},
     )
     poisson_lambda: float = field(
-        default=3.0, metadata={"help": "text infilling: mean span length (Poisson); KILM 3.0, BART 3.5"}
+        default=InfillingConfig.poisson_lambda,
+        metadata={"help": "text infilling: mean span length (Poisson); KILM 3.0, BART 3.5"},
     )
     plain_share: float = field(
-        default=0.1,
-        metadata={"help": "share of knowledge rows trained as plain text infilling instead (per epoch)"},
+        default=0.0,
+        metadata={"help": "share of knowledge rows trained as plain text infilling instead, drawn per epoch "
+                          "(0: none, as KILM; 1 with --plain-form remove: the control model)"},
     )
     plain_form: PLAIN_FORM_CHOICES = field(
         default="remove",
@@ -58,10 +68,16 @@ class KilmConfig(FairseqDataclass):
                           "start of the decoder input, as mBART pretraining does (the launcher reads it from "
                           "the pipeline's manifest.json)"},
     )
+    shuffle_knowledge: bool = field(
+        default=False,
+        metadata={"help": "control_shuffled: every knowledge span is swapped for another entity's span of the "
+                          "same split (drawn per row from the seed): the KILM format without true knowledge"},
+    )
     max_source_positions: int = field(default=1024, metadata={"help": "max tokens in the source sequence"})
     max_target_positions: int = field(default=1024, metadata={"help": "max tokens in the target sequence"})
     # fairseq resolves these interpolations; its parser reads ``Optional`` but not ``X | None``.
     seed: int = II("common.seed")
+    train_subset: str = II("dataset.train_subset")
     dataset_impl: Optional[DATASET_IMPL_CHOICES] = II("dataset.dataset_impl")  # noqa: RUF009, UP045
 
 
@@ -76,8 +92,6 @@ class KilmTask(FairseqTask):
         self.dictionary = dictionary
         self.special = special
         codes = language_codes(dictionary.symbols)
-        #: Regular tokens end where mBART's language codes (or ``<mask>``) begin.
-        self.regular_end = dictionary.index(codes[0]) if codes else special.mask
         self.lang_id: int | None = None
         if cfg.lang_token:
             if cfg.lang_token not in codes:
@@ -110,28 +124,39 @@ class KilmTask(FairseqTask):
             sides[side] = data_utils.load_indexed_dataset(prefix, self.dictionary, self.cfg.dataset_impl)
             if sides[side] is None:
                 raise FileNotFoundError(f"dataset not found: {prefix}.{{bin,idx}}")
-        pairs = KnowledgePairDataset(sides["source"], sides["target"], self.dictionary, self.special, self.lang_id)
-        self.datasets[split] = TextInfillingDataset(
+        train = split == self.cfg.train_subset
+        rows = None
+        if train or self.cfg.shuffle_knowledge:
+            rows = read_rows(os.path.join(data_path, f"{split}.rows.jsonl.gz"))
+            if len(rows) != len(sides["target"]):
+                raise ValueError(f"{data_path}/{split}.rows.jsonl.gz: {len(rows)} rows for "
+                                 f"{len(sides['target'])} binarized rows")
+        swap = {}
+        if self.cfg.shuffle_knowledge:
+            swap = {"donors": draw_donors(rows.entity, self.cfg.seed), "span_lengths": rows.span_length}
+        pairs = KnowledgePairDataset(sides["source"], sides["target"], self.dictionary, self.special, self.lang_id,
+                                     **swap)
+        dataset = TextInfillingDataset(
             pairs,
             self.build_noise(),
             seed=self.cfg.seed,
             plain_share=self.cfg.plain_share,
             plain_form=self.cfg.plain_form,
         )
-        logger.info("%s: %d rows from %s", split, len(pairs), data_path)
+        if train:
+            dataset = ParagraphDrawDataset(dataset, rows.paragraph, seed=self.cfg.seed, shards_per_pass=len(paths))
+            logger.info("%s: %d rows of %d paragraphs from %s (one row per paragraph per pass)", split,
+                        len(pairs), int(rows.paragraph.max(initial=-1)) + 1, data_path)
+        else:
+            logger.info("%s: %d rows from %s", split, len(pairs), data_path)
+        self.datasets[split] = dataset
 
     def build_noise(self) -> TextInfilling | None:
         if self.cfg.mask == 0:
             return None
-        return TextInfilling(
-            is_special=special_lookup(self.dictionary, self.special, self.lang_id),
-            mask_idx=self.special.mask,
-            random_range=(self.dictionary.nspecial, self.regular_end),
-            ratio=self.cfg.mask,
-            poisson_lambda=self.cfg.poisson_lambda,
-            replace_length=self.cfg.replace_length,
-            random_ratio=self.cfg.mask_random,
-        )
+        config = InfillingConfig(ratio=self.cfg.mask, poisson_lambda=self.cfg.poisson_lambda,
+                                 replace_length=self.cfg.replace_length, random_ratio=self.cfg.mask_random)
+        return TextInfilling.for_symbols(config, self.dictionary.symbols, self.lang_id)
 
     def max_positions(self) -> tuple[int, int]:
         return self.cfg.max_source_positions, self.cfg.max_target_positions
