@@ -128,8 +128,17 @@ def probe_columns(records: Sequence[ProbeRecord], with_facts: bool) -> tuple[dic
     columns = _columns(scored, ["title_em"], list(GROUPS))
     names = ["desc_f1", "desc_rougeL", "desc_novel_f1", *(["fact_accuracy"] if with_facts else [])]
     columns.update(_columns(scored, names, _DESC_GROUPS))
-    counts = {f"probe_n{g}": sum(1 for s in scored if GROUPS[g](s)) for g in GROUPS}
-    return columns, counts
+    return columns, _group_counts(scored)
+
+
+def _group_counts(scored: Sequence[_Scored]) -> dict[str, int]:
+    return {f"probe_n{g}": sum(1 for s in scored if GROUPS[g](s)) for g in GROUPS}
+
+
+def probe_item_counts(items: Sequence[ProbeItem]) -> dict[str, int]:
+    """``probe_n{group}`` of the items themselves (before any model skips one)."""
+    return _group_counts([_Scored(i.id, i.split, i.window.title, is_alias(i.window.surface, i.window.title), {})
+                          for i in items])
 
 
 def probe_baselines(items: Sequence[ProbeItem], facts: Mapping[str, Sequence[str]] | None

@@ -71,6 +71,12 @@ BASELINES: dict[str, Metric] = {
     "probe_fact_accuracy_copy_context_seen": _pct("probe facts stated, copy the whole window, seen entities"),
     "ed_mfe": _pct("ED accuracy, most-frequent entity"),
     "ed_context_overlap": _pct("ED accuracy, most words shared by context and candidate title + description"),
+    "ed_candidate_recall": _pct("ED candidate recall over all test mentions"),
+    "probe_n_seen": _count("probe items, seen entities"),
+    "probe_n_seen_alias": _count("probe items, seen entities, mention ≠ title"),
+    "probe_n_unseen": _count("probe items, unseen entities"),
+    "ed_n": _count("ED items"),
+    "ed_test_mentions": _count("test mentions"),
 }
 #: Metrics drawn as bar charts, one per file.
 PLOTTED = ("probe_title_em_seen_alias", "probe_fact_accuracy_seen", "probe_desc_novel_f1_seen", "ed_accuracy",
@@ -130,7 +136,7 @@ def markdown(summary: dict[str, Any]) -> str:
     shown: set[str] = set()
     for title, metrics in GROUPS.items():
         task = next(iter(metrics)).split("_")[0]
-        if task not in settings.get("tasks", (task,)):
+        if not names or task not in settings.get("tasks", (task,)):
             continue
         lines += [f"## {title}", "", "| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
         for key, metric in metrics.items():
@@ -150,7 +156,7 @@ def markdown(summary: dict[str, Any]) -> str:
         lines += ["## Other figures", "", "| key | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
         lines += [f"| `{k}` | " + " | ".join(_cell(models[n], k, settings) for n in names) + " |" for k in rest]
         lines.append("")
-    lines += ["Prompts and backends:", ""]
+    lines += ["Prompts and backends:", ""] if names else []
     lines += [f"- **{n}** ({models[n].get('backend')}, `{models[n].get('path')}`): {models[n].get('prompt')}"
               for n in names]
     return "\n".join(lines) + "\n"

@@ -33,7 +33,7 @@ from eval.data import (
 from eval.ed import ed_baselines, ed_columns, ed_counts, run_ed
 from eval.metrics import Column, differences, summarize
 from eval.models import ModelError, load_model
-from eval.probe import probe_baselines, probe_columns, run_probe
+from eval.probe import probe_baselines, probe_columns, probe_item_counts, run_probe
 from eval.retention import NoiseSettings, retention_metrics, run_retention
 from eval.truth import load_facts
 from kilm.hf_convert import ConversionError
@@ -100,8 +100,9 @@ def parse_compare(text: str, names: list[str]) -> list[tuple[str, str]]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m eval.run", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, required=True, help="pipeline output directory (OUT)")
-    p.add_argument("--model", action="append", required=True, metavar="NAME=PATH",
-                   help="a model to evaluate (repeat for several): fairseq .pt or Hugging Face directory")
+    p.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
+                   help="a model to evaluate (repeat for several): fairseq .pt or Hugging Face directory; "
+                        "none: only the knowledge-free baselines and item counts")
     p.add_argument("--out", type=Path, required=True, help="report directory")
     p.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated subset of {','.join(TASKS)}")
     p.add_argument("--limit", type=int, default=None, help="at most N items per task (the first N, file order)")
@@ -135,7 +136,7 @@ def evaluate(args: argparse.Namespace, specs: list[ModelSpec], tasks: list[str],
     baseline_columns = {**(probe_baselines(items, facts) if "probe" in tasks else {}),
                         **(ed_baselines(edset, entities) if edset is not None else {})}
     values, ci = summarize(baseline_columns, args.seed)
-    baselines: dict[str, Any] = {**values, "ci": ci}
+    baselines: dict[str, Any] = {**values, "ci": ci, **_item_counts(items, edset)}
     _say_if_empty(tasks, items, edset, rows)
     results: dict[str, dict[str, Any]] = {}
     columns: dict[str, dict[str, Column]] = {}
@@ -169,6 +170,16 @@ def evaluate(args: argparse.Namespace, specs: list[ModelSpec], tasks: list[str],
         columns[spec.name] = own
     diffs = {f"{a}-{b}": differences(columns[a], columns[b], args.seed) for a, b in compare}
     return Evaluation(results, baselines, diffs)
+
+
+def _item_counts(items: list, edset: Any) -> dict[str, int | float]:
+    """What the baselines were computed on (the models' own counts may be smaller: skipped items)."""
+    counts: dict[str, int | float] = {}
+    if items:
+        counts.update(probe_item_counts(items))
+    if edset is not None:
+        counts.update(ed_counts([], edset), ed_n=len(edset.items))
+    return counts
 
 
 def _say_if_empty(tasks: list[str], items: list, edset: Any, rows: list) -> None:
@@ -216,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                                 "differences": evaluation.differences, "settings": settings})
     report.write_json(summary, args.out / "report.json")
     (args.out / "report.md").write_text(report.markdown(summary))
-    report.plot(summary["models"], args.out)
+    if summary["models"]:
+        report.plot(summary["models"], args.out)
     print(f"wrote {args.out / 'report.json'}, {args.out / 'report.md'} and charts")
     return 0
 

@@ -201,3 +201,16 @@ def test_real_fairseq_train_checkpoint(world, tmp_path):
                      "--limit", "8", "--no-progress"]) == 0
     values = json.loads((out / "report.json").read_text())["models"]["base"]
     assert values["prompt"].endswith("present, not trained on")
+
+
+def test_baselines_without_models(world, tmp_path):
+    """No --model: the knowledge-free baselines and item counts of the data alone."""
+    assert run.main(["--data", str(world.out), "--out", str(tmp_path), "--tasks", "probe,ed", "--no-progress"]) == 0
+    summary = json.loads((tmp_path / "report.json").read_text())
+    assert summary["models"] == {} and summary["differences"] == {}
+    baselines = summary["baselines"]
+    assert baselines["probe_n_seen"] > 0 and baselines["ed_n"] > 0 and 0 < baselines["ed_candidate_recall"] <= 100
+    assert 0 <= baselines["ed_mfe"] <= 100 and 0 <= baselines["probe_title_em_copy_seen"] <= 100
+    assert "probe_fact_accuracy_copy_context_seen" not in baselines  # needs --truth
+    text = (tmp_path / "report.md").read_text()
+    assert "## Knowledge-free baselines" in text and "## Probe" not in text
