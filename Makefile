@@ -8,9 +8,9 @@ export PYTHONHASHSEED := 0
 install:
 	@scripts/install.sh
 
-## README command 1: synthetic world -> Beam pipeline -> base BART -> KILM + control -> report.
+## README command 1: synthetic world -> Beam pipeline -> base BART -> KILM + two controls -> report. (`make demo DEMO_ARGS="--seeds 3"`: three training seeds)
 demo: install
-	@$(PY) -m kilm.demo --workdir runs/demo
+	@$(PY) -m demo --workdir runs/demo $(DEMO_ARGS)
 
 ## README command 2 (and .ci/run): the whole test suite, install included.
 test: install

@@ -48,10 +48,13 @@ class EdItem:
 
 @dataclass(frozen=True)
 class EdSet:
-    """ED items plus what candidate recall needs: ambiguous mentions, with the gold among candidates or not."""
+    """ED items plus what candidate recall needs: every test mention, how many have their gold among the
+    alias table's candidates of their surface, and how many are ambiguous (≥ 2 candidates)."""
 
     items: list[EdItem]
     ambiguous: int
+    mentions: int = 0
+    covered: int = 0
 
 
 def check_data_dir(out: Path) -> None:
@@ -102,22 +105,23 @@ def probe_items(out: Path, entities: dict[str, Entity], limit: int | None = None
 
 def ed_items(out: Path, alias: dict[str, list[tuple[str, int]]], limit: int | None = None, split: str = "test"
              ) -> EdSet:
-    """Test mentions whose surface has ≥ 2 candidates; only those with the gold among them are scored."""
+    """Test mentions whose surface has ≥ 2 candidates; only those with the gold among them are scored.
+    Every mention counts towards candidate recall."""
     items: list[EdItem] = []
-    ambiguous = 0
+    ambiguous = mentions = covered = 0
     check_split(out, "examples", split)
     for record in records.read_examples(out, split):
         for k, m in enumerate(record["mentions"]):
             candidates = tuple(e for e, _ in alias.get(m["surface"], []))
+            mentions += 1
+            covered += m["entity"] in candidates
             if len(candidates) < 2:
                 continue
             ambiguous += 1
-            if m["entity"] in candidates:
+            if m["entity"] in candidates and (limit is None or len(items) < limit):
                 items.append(EdItem(f"{record['id']}/{k}", record["text"], m["start"], m["end"], m["entity"],
                                     candidates))
-                if limit is not None and len(items) >= limit:
-                    return EdSet(items, ambiguous)
-    return EdSet(items, ambiguous)
+    return EdSet(items, ambiguous, mentions, covered)
 
 
 def plain_rows(out: Path, split: str = "test", limit: int | None = None) -> list[list[int]]:

@@ -26,7 +26,7 @@ from kilm.hf_convert import BartDims, ConversionError, fairseq_to_hf_state_dict,
 from tests.eval_fixtures import World, build_tiny_bart, make_world, train_tiny_bart
 
 AGREEMENT_KEYS = ("probe_title_em_seen", "probe_title_em_unseen", "probe_desc_f1", "probe_desc_rougeL",
-                  "ed_accuracy", "ed_accuracy_sum", "ed_mfe_baseline")
+                  "probe_desc_novel_f1", "ed_accuracy", "ed_accuracy_sum")
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +48,18 @@ def hf_dir(world, checkpoint, tmp_path_factory) -> Path:
 def report(world, checkpoint, hf_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report")
     code = run.main(["--data", str(world.out), "--model", f"fairseq={checkpoint}", "--model", f"hf={hf_dir}",
-                     "--out", str(out), "--ed-constrained", "--no-progress", "--batch-size", "8"])
+                     "--out", str(out), "--ed-constrained", "--no-progress", "--batch-size", "8",
+                     "--compare", "fairseq-hf"])
     assert code == 0
     return out
 
 
 def test_report_files(report):
-    models = json.loads((report / "report.json").read_text())["models"]
+    summary = json.loads((report / "report.json").read_text())
+    models = summary["models"]
     assert set(models) == {"fairseq", "hf"}
+    assert {"ed_mfe", "ed_context_overlap", "probe_title_em_copy_seen"} <= set(summary["baselines"])
+    assert set(summary["differences"]) == {"fairseq-hf"}
     for values in models.values():
         for key in (*AGREEMENT_KEYS, "retention_loss", "ed_candidate_recall", "ed_constrained_accuracy"):
             assert isinstance(values[key], float), key
@@ -64,16 +68,19 @@ def test_report_files(report):
         assert "<ent_desc> <mask> </ent_desc>" in values["prompt"]
     assert models["fairseq"]["prompt"].endswith("trained (kilm task)")
     table = (report / "report.md").read_text()
-    assert "| metric | fairseq | hf |" in table and "| ed_accuracy |" in table
-    for png in ("probe_seen_unseen.png", "ed_accuracy.png", "retention_loss.png", "probe_desc_f1.png"):
+    assert "| metric | fairseq | hf |" in table and "`ed_accuracy` |" in table
+    for png in ("probe_seen_unseen.png", "ed_accuracy.png", "retention_loss.png", "probe_desc_novel_f1_seen.png"):
         assert (report / png).stat().st_size > 1000
     assert (report / "fairseq.probe.jsonl").read_text().count("\n") == models["fairseq"]["probe_n"]
 
 
 def test_fairseq_and_hf_export_agree(report):
     models = json.loads((report / "report.json").read_text())["models"]
+    differences = json.loads((report / "report.json").read_text())["differences"]["fairseq-hf"]
     for key in AGREEMENT_KEYS:
         assert abs(models["fairseq"][key] - models["hf"][key]) <= 0.5, key
+        assert abs(differences[key]["value"]) <= 0.5, key
+        assert differences[key]["ci"][0] <= differences[key]["value"] <= differences[key]["ci"][1], key
     assert models["fairseq"]["retention_loss"] == pytest.approx(models["hf"]["retention_loss"], abs=1e-3)
 
 
@@ -196,3 +203,16 @@ def test_real_fairseq_train_checkpoint(world, tmp_path):
                      "--limit", "8", "--no-progress"]) == 0
     values = json.loads((out / "report.json").read_text())["models"]["base"]
     assert values["prompt"].endswith("present, not trained on")
+
+
+def test_baselines_without_models(world, tmp_path):
+    """No --model: the knowledge-free baselines and item counts of the data alone."""
+    assert run.main(["--data", str(world.out), "--out", str(tmp_path), "--tasks", "probe,ed", "--no-progress"]) == 0
+    summary = json.loads((tmp_path / "report.json").read_text())
+    assert summary["models"] == {} and summary["differences"] == {}
+    baselines = summary["baselines"]
+    assert baselines["probe_n_seen"] > 0 and baselines["ed_n"] > 0 and 0 < baselines["ed_candidate_recall"] <= 100
+    assert 0 <= baselines["ed_mfe"] <= 100 and 0 <= baselines["probe_title_em_copy_seen"] <= 100
+    assert "probe_fact_accuracy_copy_context_seen" not in baselines  # needs --truth
+    text = (tmp_path / "report.md").read_text()
+    assert "## Knowledge-free baselines" in text and "## Probe" not in text
