@@ -1,5 +1,5 @@
 """Entity descriptions in external text: KILT-style lines (mention marked, gold title in ``output``) scored
-with the probe's metrics (:func:`eval.probe.run_probe`, :func:`eval.probe.probe_metrics`).
+with the probe's metrics (:func:`eval.probe.run_probe`, :func:`eval.probe.probe_columns`).
 
 The gold title is the KB entity's when the title resolves (else the line's, normalised); the gold
 description is the line's ``meta.description`` when it has one, else the KB entity's. A mention with

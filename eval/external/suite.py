@@ -24,9 +24,9 @@ from eval.external.ed import EdDataset, load_ed_dataset, run_external_ed
 from eval.external.kb import KnowledgeBase
 from eval.external.lama import run_cloze
 from eval.external.readers import Cloze, ExternalDataError, read_lama
-from eval.metrics import bootstrap_ci, weighted_mean
+from eval.metrics import bootstrap_ci, summarize, weighted_mean
 from eval.models import KilmModel
-from eval.probe import probe_metrics, run_probe
+from eval.probe import probe_columns, run_probe
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -107,8 +107,9 @@ class Suite:
         for d in self.describe:
             records, skipped = run_probe(model, d.items, self.batch_size, self.beam, self.max_new_tokens,
                                          self.progress)
-            values, ci = probe_metrics(records, self.seed)
-            self._store(d.name, name, {**values, "ci": ci, "not_fitting": skipped}, records)
+            columns, counts = probe_columns(records, with_facts=False)
+            values, ci = summarize(columns, self.seed)
+            self._store(d.name, name, {**values, **counts, "ci": ci, "not_fitting": skipped}, records)
 
     def _store(self, dataset: str, model: str, values: dict[str, Any], records: list[Any],
                vector: list[float] | None = None, weights: list[float] | None = None) -> None:
