@@ -1,11 +1,12 @@
 """External benchmarks (``eval.run --ed-dataset/--lama/--describe-dataset``) on files written here in the
-exact layouts of GENRE's KILT ED sets, BLINK's benchmark files and LAMA's T-REx/Google-RE files, against
-the tiny world of ``tests.eval_fixtures`` as knowledge base (with redirects and site rules added)."""
+exact layouts of GENRE's KILT ED sets, BLINK's benchmark files and LAMA's T-REx/Google-RE files, against a
+knowledge base that the real pipeline builds from a small MediaWiki export written here: ambiguous surfaces
+("Arlen", "Corvo", "Mira") linked to two entities each, and redirect pages the pipeline records itself."""
 
 from __future__ import annotations
 
-import gzip
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,62 @@ from eval.external.ed import load_ed_dataset, prior_choice
 from eval.external.kb import KnowledgeBase
 from eval.external.lama import matches
 from eval.external.readers import ExternalDataError, read_lama, read_mentions
-from tests.eval_fixtures import World, make_world, train_tiny_bart
+from kilm.tokenizer import KilmTokenizer
+from pipeline.run import run as run_pipeline
+from tests.dumps import Page, write_dump
+from tests.eval_fixtures import World, train_tiny_bart
 
-REDIRECTS = {"Arlen (city)": ["Arlen City"], "Corvo (band)": ["Corvo band"]}
+# (title, the surface its links show, description, an entity its lead links). Ambiguous surfaces give ED items.
+ENTITIES = [
+    ("Arlen (city)", "Arlen", "City in the north of Norland", "Norland"),
+    ("Arlen (river)", "Arlen", "River flowing through Estia", "Estia"),
+    ("Corvo (band)", "Corvo", "Rock band from Valdor", "Valdor"),
+    ("Corvo Lind", "Corvo", "Singer and painter from Estia", "Estia"),
+    ("Mira (moon)", "Mira", "Moon of the planet Tessa", "Tessa (planet)"),
+    ("Mira Holt", "Mira", "Writer of mystery novels", "Norland"),
+    ("Norland", "Norland", "Country in the north", "Estia"),
+    ("Estia", "Estia", "Country in the south", "Norland"),
+    ("Valdor", "Valdor", "Island in the western sea", "Osk"),
+    ("Tessa (planet)", "Tessa", "Planet with two moons", "Mira (moon)"),
+    ("Brenna Vale", "Brenna", "Valley with old vineyards", "Estia"),
+    ("Osk", "Osk", "Port town in Valdor", "Valdor"),
+]
+REDIRECTS = {"Arlen City": "Arlen (city)", "Corvo band": "Corvo (band)"}
+SENTENCES = ["{a} is often compared with {b}.", "Visitors to {a} also travel to {b}.",
+             "The history of {a} is closely tied to {b}.", "Many songs were written about {a} and {b}.",
+             "A famous painting shows {a} next to {b}."]
+OPTIONS = ("--train-tokenizer", "--vocab-size", "600", "--max-tokens", "128", "--text-scope", "article",
+           "--num-shards", "1", "--unseen-entity-fraction", "0.1", "--test-fraction", "0.2",
+           "--valid-fraction", "0.05")
+
+
+def link(title: str) -> str:
+    surface = next(s for t, s, _, _ in ENTITIES if t == title)
+    return f"[[{title}]]" if surface == title else f"[[{title}|{surface}]]"
+
+
+def world_pages(stories: int, seed: int = 2) -> list[Page]:
+    """Each entity's page (a short description and a lead), the redirect pages, and story pages of two
+    paragraphs linking entities by their (often ambiguous) surfaces; those in train fill the alias table
+    (with seed 2 the train pages link "Mira" to Mira Holt more often than to Mira (moon))."""
+    rng = random.Random(seed)
+    titles = [t for t, *_ in ENTITIES]
+    pages = [Page(t, f"{{{{Short description|{d}}}}}\n'''{t}''' is a {d[0].lower()}{d[1:]}. "
+                     f"It is often named with {link(near)}.") for t, _, d, near in ENTITIES]
+    pages += [Page(r, f"#REDIRECT [[{t}]]", redirect=t) for r, t in REDIRECTS.items()]
+    for i in range(stories):
+        paragraphs = [" ".join(rng.choice(SENTENCES).format(a=link(a), b=link(b))
+                               for a, b in (rng.sample(titles, 2) for _ in range(2))) for _ in range(2)]
+        pages.append(Page(f"Story {i}", "\n\n".join(paragraphs)))
+    return pages
+
+
+def pipeline_world(tmp: Path, stories: int = 24, case: str = "first-letter") -> World:
+    """``python -m pipeline.run`` on the export (its siteinfo naming enwiki and the title case rule)."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    dump = write_dump(tmp / "enwiki.xml.bz2", world_pages(stories), dbname="enwiki", case=case)
+    run_pipeline(["--input", str(dump), "--output", str(tmp / "out"), *OPTIONS])
+    return World(tmp / "out", KilmTokenizer.load(tmp / "out" / "tokenizer"))
 
 
 def kilt(i: int, left: str, mention: str, right: str, answer: str, candidates: list[str] | None = None,
@@ -98,25 +152,9 @@ DESCRIBE_LINES = [
 ]
 
 
-def add_kb_rules(out: Path, case: str = "first-letter") -> Path:
-    """The tiny world as a pipeline run would write it: redirects in the entity table, the site in the manifest."""
-    path = next((out / "entities").glob("*.jsonl.gz"))
-    with gzip.open(path, "rt") as f:
-        records = [json.loads(line) for line in f]
-    with gzip.open(path, "wt") as f:
-        for r in records:
-            f.write(json.dumps({**r, "redirects": REDIRECTS.get(r["title"], [])}) + "\n")
-    manifest = json.loads((out / "manifest.json").read_text())
-    manifest["site"] = {"dbname": "tinywiki", "language": "en", "case": case}
-    (out / "manifest.json").write_text(json.dumps(manifest))
-    return out
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> World:
-    world = make_world(tmp_path_factory.mktemp("external") / "out")
-    add_kb_rules(world.out)
-    return world
+    return pipeline_world(tmp_path_factory.mktemp("external"))
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +166,7 @@ def kb(world) -> KnowledgeBase:
 
 
 def test_titles_normalise_and_resolve_through_redirects(kb):
-    assert kb.site_source == "manifest"
+    assert kb.site_source == "manifest" and (kb.site.dbname, kb.site.case) == ("enwiki", "first-letter")
     assert kb.resolve("Arlen City") == "Arlen (city)"  # redirect
     assert kb.resolve("arlen_City") == "Arlen (city)"  # underscores, first letter
     assert kb.resolve("Arlen_(river)") == "Arlen (river)"
@@ -138,8 +176,8 @@ def test_titles_normalise_and_resolve_through_redirects(kb):
 
 
 def test_case_sensitive_site_keeps_the_first_letter(tmp_path):
-    out = add_kb_rules(make_world(tmp_path / "out").out, case="case-sensitive")
-    kb = KnowledgeBase.load(out)
+    kb = KnowledgeBase.load(pipeline_world(tmp_path, stories=2, case="case-sensitive").out)
+    assert kb.site.case == "case-sensitive"
     assert kb.resolve("Norland") == "Norland" and kb.resolve("norland") is None
 
 
@@ -147,8 +185,11 @@ def test_alias_candidates_and_prior(kb):
     ranked = kb.alias_entities("Mira")
     assert {e for e, _ in ranked} == {"Mira (moon)", "Mira Holt"}
     assert kb.alias_entities("mira") == ranked  # case-folded fallback
+    assert ranked[0][1] > ranked[1][1] > 0  # anchor counts of train pages, most first
     best = ranked[0][0]
     assert prior_choice(kb, "Mira", ["Mira (moon)", "Mira Holt"]) == best
+    assert prior_choice(kb, "Mira", ["Mira Holt", "Mira (moon)"]) == best  # by count, not candidate order
+    assert kb.alias_entities("Arlen City") == [("Arlen (city)", 0)]  # the redirect page, no anchors
     assert prior_choice(kb, "Nobody", ["Mira (moon)"]) is None
 
 
