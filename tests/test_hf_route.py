@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from eval.export_hf import export
-from tests.eval_fixtures import ENTITIES, make_world, train_tiny_bart
+from kilm import records
+from tests.eval_fixtures import make_world, train_tiny_bart
 
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate", reason="transformers' Trainer needs accelerate")
@@ -19,7 +20,7 @@ def test_export_fine_tunes_with_seq2seq_trainer(tmp_path):
     export(train_tiny_bart(world, tmp_path / "kilm.pt", steps=10), world.out, tmp_path / "hf")
     tokenizer = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
     model = transformers.BartForConditionalGeneration.from_pretrained(tmp_path / "hf")
-    pairs = [(f"What is {title}?", description) for title, _, description, _ in ENTITIES]
+    pairs = [(f"What is {e['title']}?", e["description"]) for e in records.read_entities(world.out) if e["description"]]
     data = [{**tokenizer(q), "labels": tokenizer(a)["input_ids"]} for q, a in pairs]
     torch.manual_seed(0)
     args = transformers.Seq2SeqTrainingArguments(
