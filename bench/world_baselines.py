@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from eval.data import DataError, ed_items, load_alias, load_entities, load_examples, probe_items  # noqa: E402
+from eval.data import DataError, ed_items, load_alias, load_entities, probe_items  # noqa: E402
+from kilm.records import read_examples  # noqa: E402
 from eval.metrics import exact_match, tokens  # noqa: E402
 
 FACT_WINDOW = 12  # words on each side of a mention
@@ -108,7 +109,7 @@ class TrainTextReader:
         self.bags: dict[str, set[str]] = collections.defaultdict(set)
         self.document_frequency: collections.Counter[str] = collections.Counter()
         self.paragraphs = 0
-        for record in load_examples(data, "train"):
+        for record in read_examples(data, "train"):
             words = set(tokens(record["text"]))
             self.paragraphs += 1
             self.document_frequency.update(words)
@@ -150,7 +151,7 @@ def measure(data: Path, truth_path: Path) -> Baselines:
                 for item in ed.items]
     near = []
     for split in ("train", "valid", "test"):
-        for record in load_examples(data, split):
+        for record in read_examples(data, split):
             for m in record["mentions"]:
                 facts = description_facts(truth[m["entity"]]) if m["entity"] in truth else []
                 near.append(fact_near(record["text"], m["start"], m["end"], facts))
