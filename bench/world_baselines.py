@@ -36,8 +36,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from eval.data import DataError, ed_items, load_alias, load_entities, probe_items  # noqa: E402
-from kilm.records import read_examples  # noqa: E402
 from eval.metrics import exact_match, tokens  # noqa: E402
+from kilm.records import read_examples  # noqa: E402
 
 FACT_WINDOW = 12  # words on each side of a mention
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
