@@ -23,12 +23,13 @@ def language_token(out: Path) -> str | None:
 
 def split_rows(out: Path, section: str, split: str) -> int | None:
     """Rows of a split the pipeline recorded (``section``: ``examples``, ``sequences`` or
-    ``plain_sequences``); ``None`` without a manifest. A split with no rows has no files (as
+    ``plain_sequences``); ``None`` when no manifest records it. A split with no rows has no files (as
     fairseq-preprocess writes none for a split it was not given), so readers ask here why."""
     manifest = Path(out) / "manifest.json"
     if not manifest.is_file():
         return None
     try:
-        return int(json.loads(manifest.read_text(encoding="utf-8"))[section][split])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        recorded = json.loads(manifest.read_text(encoding="utf-8")).get(section, {}).get(split)
+        return None if recorded is None else int(recorded)
+    except (json.JSONDecodeError, TypeError, ValueError, AttributeError) as error:
         raise ManifestError(f"{manifest}: not the pipeline's manifest ({type(error).__name__}: {error})") from None
