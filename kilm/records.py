@@ -159,13 +159,14 @@ def language_token(out: Path) -> str | None:
 
 def split_rows(out: Path, section: str, split: str) -> int | None:
     """Rows of a split the pipeline recorded (``section``: ``examples``, ``sequences`` or
-    ``plain_sequences``); ``None`` without a manifest. A split with no rows has no files (as
+    ``plain_sequences``); ``None`` when no manifest records it. A split with no rows has no files (as
     fairseq-preprocess writes none for a split it was not given), so readers ask here why."""
     manifest = read_manifest(out)
     if manifest is None:
         return None
     try:
-        return int(manifest[section][split])
-    except (KeyError, TypeError, ValueError) as error:
+        recorded = manifest.get(section, {}).get(split)
+        return None if recorded is None else int(recorded)
+    except (TypeError, ValueError, AttributeError) as error:
         raise RecordError(f"{Path(out) / MANIFEST}: not the pipeline's manifest ({type(error).__name__}: {error})"
                           ) from None

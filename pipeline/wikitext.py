@@ -14,6 +14,7 @@ siteinfo does not list, captions over several lines included; HTML tags go, thei
 
 from __future__ import annotations
 
+import bisect
 import html
 import itertools
 import re
@@ -72,7 +73,8 @@ _HTML_TAG = re.compile(rf"</?(?:{'|'.join(_HTML_TAG_NAMES)})\b[^<>]*>", re.IGNOR
 #: an HTML table with no table inside (tables go whole, as wikitext ones: innermost first)
 _HTML_TABLE = re.compile(r"<table\b[^<>]*>(?:(?!<table\b).)*?</table\s*>", re.IGNORECASE | re.DOTALL)
 #: what a file link that lost its "[[File:" leaves: "xnhỏ|321x321px|" before its caption
-_OPTION_RUN = re.compile(rf"[^\s|]*\|(?:{_IMAGE_OPTION.pattern[1:-1]}\|)+", re.IGNORECASE)
+_OPTION_RUN = re.compile(rf"\|(?:{_IMAGE_OPTION.pattern[1:-1]}\|)+", re.IGNORECASE)
+_TOKEN_START = re.compile(r"[^\s|\]]*$")
 # What holes leave behind (H = the sentinel; P = punctuation and dashes a removal strands):
 _P = r"\s,;:、，；–—\-"
 _HOLE_TIDY = re.compile(
@@ -329,6 +331,7 @@ def _strip_option_runs(text: str) -> str:
     for run in _OPTION_RUN.finditer(text):
         if run.start() < last:
             continue
+        start = _TOKEN_START.search(text, max(last, run.start() - 200), run.start()).start()  # "xnhỏ" before it
         end, depth = run.end(), 0
         for bracket in _LINK_BRACKETS.finditer(text, run.end()):
             depth += 1 if bracket.group() == "[[" else -1
@@ -336,7 +339,7 @@ def _strip_option_runs(text: str) -> str:
                 if not _BLOCK_END.search(text, run.end(), bracket.start()):
                     end = bracket.end()
                 break
-        out.append(text[last : run.start()] + _GONE)
+        out.append(text[last:start] + _GONE)
         last = end
     out.append(text[last:])
     return "".join(out)
@@ -480,13 +483,24 @@ def _assemble(segments: list[tuple[str, str | None]]) -> tuple[str, list[Mention
 def _without(text: str, mentions: list[Mention], spans: Iterable[tuple[int, int]]) -> tuple[str, list[Mention]]:
     """``text`` without the character ranges ``spans``, whitespace collapsed again, mention offsets
     moved to match (a mention left empty is dropped)."""
-    keep = [True] * len(text)
-    for start, end in spans:
-        keep[start:end] = [False] * (end - start)
-    shift = list(itertools.accumulate((not kept for kept in keep), initial=0))  # removed before each index
-    new_text = "".join(ch for ch, kept in zip(text, keep, strict=True) if kept)
-    moved = [Mention(m.start - shift[m.start], m.end - shift[m.end], m.surface, m.target) for m in mentions]
-    return _assemble(_segments_from(new_text, moved))
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        elif start < end:
+            merged.append([start, end])
+    starts = [start for start, _ in merged]
+    removed = list(itertools.accumulate((end - start for start, end in merged), initial=0))
+
+    def moved(i: int) -> int:
+        k = bisect.bisect_right(starts, i)  # spans starting at or before i
+        inside = max(0, min(i, merged[k - 1][1]) - merged[k - 1][0]) if k else 0
+        return i - removed[k - 1] - inside if k else i
+
+    kept = [0, *(x for span in merged for x in span), len(text)]
+    new_text = "".join(text[a:b] for a, b in zip(kept[::2], kept[1::2], strict=True))
+    shifted = [Mention(moved(m.start), moved(m.end), m.surface, m.target) for m in mentions]
+    return _assemble(_segments_from(new_text, shifted))
 
 
 def _scrub_residue(text: str, mentions: list[Mention]) -> tuple[str, list[Mention], int]:
