@@ -61,9 +61,10 @@ def test_report_files(report):
     assert {"ed_mfe", "ed_context_overlap", "probe_title_em_copy_seen"} <= set(summary["baselines"])
     assert set(summary["differences"]) == {"fairseq-hf"}
     for values in models.values():
-        for key in (*AGREEMENT_KEYS, "retention_loss", "ed_candidate_recall", "ed_constrained_accuracy"):
+        for key in (*AGREEMENT_KEYS, "retention_loss", "ed_constrained_accuracy"):
             assert isinstance(values[key], float), key
             assert key in values["ci"] and len(values["ci"][key]) == 2
+        assert 0 < values["ed_candidate_recall"] <= 100  # a property of the data: no interval
         assert values["probe_n_seen"] > 0 and values["probe_n_unseen"] > 0 and values["ed_n"] > 0
         assert "<ent_desc> <mask> </ent_desc>" in values["prompt"]
     assert models["fairseq"]["prompt"].endswith("trained (kilm task)")
