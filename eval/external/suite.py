@@ -24,7 +24,7 @@ from eval.external.ed import EdDataset, load_ed_dataset, run_external_ed
 from eval.external.kb import KnowledgeBase
 from eval.external.lama import run_cloze
 from eval.external.readers import Cloze, ExternalDataError, read_lama
-from eval.metrics import bootstrap_ci, summarize, weighted_mean
+from eval.metrics import Column, bootstrap_ci, paired_difference, summarize, weighted_mean
 from eval.models import KilmModel
 from eval.probe import probe_columns, run_probe
 
@@ -97,7 +97,7 @@ class Suite:
     seed: int = 0
     progress: bool = True
     results: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    per_item: dict[str, dict[str, tuple[list[float], list[float] | None]]] = field(default_factory=dict)
+    per_item: dict[str, dict[str, Column]] = field(default_factory=dict)
 
     def run(self, name: str, model: KilmModel) -> None:
         for d in self.ed:
@@ -112,20 +112,21 @@ class Suite:
             self._store(d.name, name, {**values, **counts, "ci": ci, "not_fitting": skipped}, records)
 
     def _store(self, dataset: str, model: str, values: dict[str, Any], records: list[Any],
-               vector: list[float] | None = None, weights: list[float] | None = None) -> None:
+               column: Column | None = None) -> None:
         self.results.setdefault(dataset, {})[model] = values
-        if vector is not None:
-            self.per_item.setdefault(dataset, {})[model] = (vector, weights)
+        if column is not None:
+            self.per_item.setdefault(dataset, {})[model] = column
         with open(self.out / f"{model}.external.{dataset}.jsonl", "w", encoding="utf-8") as f:
             for r in records:
                 f.write(json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n")
 
     def _ed(self, name: str, model: KilmModel, d: EdDataset) -> None:
+        """Accuracy with intervals that resample gold entities (a mention's items are not independent)."""
         predictions, skipped = run_external_ed(model, d, self.kb.entities, self.batch_size, self.progress)
-        by_mean = [100.0 * (p.prediction == p.gold) for p in predictions]
-        by_sum = [100.0 * (p.prediction_sum == p.gold) for p in predictions]
-        values = {"ed_accuracy": weighted_mean(by_mean), "ci": list(bootstrap_ci(by_mean, seed=self.seed)),
-                  "ed_accuracy_sum": weighted_mean(by_sum), "ci_sum": list(bootstrap_ci(by_sum, seed=self.seed)),
+        by_mean = Column.of([(p.id, p.gold, 100.0 * (p.prediction == p.gold)) for p in predictions])
+        by_sum = Column.of([(p.id, p.gold, 100.0 * (p.prediction_sum == p.gold)) for p in predictions])
+        values = {"ed_accuracy": by_mean.mean(), "ci": list(by_mean.ci(seed=self.seed)),
+                  "ed_accuracy_sum": by_sum.mean(), "ci_sum": list(by_sum.ci(seed=self.seed)),
                   "not_fitting": skipped}
         self._store(d.name, name, values, predictions, by_mean)
 
@@ -133,32 +134,30 @@ class Suite:
         records, skipped = run_cloze(model, d.facts, self.batch_size, self.beam, self.progress)
         correct = {r.id: 100.0 * r.correct for r in records}
         per_relation = Counter(f.relation for f in d.facts)
-        vector = [correct.get(f.id, 0.0) for f in d.facts]  # a fact that does not fit counts as wrong
-        weights = [1.0 / per_relation[f.relation] for f in d.facts]  # the mean over relations, as LAMA
+
+        def facts(chosen: list) -> Column:  # a fact that does not fit counts as wrong; the mean over relations
+            ids = tuple(f.id for f in chosen)
+            return Column(ids, tuple(correct.get(f.id, 0.0) for f in chosen), ids,
+                          tuple(1.0 / per_relation[f.relation] for f in chosen))
+
         relations = {}
         for relation in sorted(per_relation):
-            xs = [x for x, f in zip(vector, d.facts) if f.relation == relation]
-            relations[relation] = {"p_at_1": weighted_mean(xs), "ci": list(bootstrap_ci(xs, seed=self.seed))}
-        values = {"p_at_1": weighted_mean(vector, weights), "ci": list(bootstrap_ci(vector, weights, seed=self.seed)),
-                  "relations": relations, "not_fitting": skipped}
-        self._store(d.name, name, values, records, vector, weights)
+            column = facts([f for f in d.facts if f.relation == relation])
+            relations[relation] = {"p_at_1": column.mean(), "ci": list(column.ci(seed=self.seed))}
+        column = facts(list(d.facts))
+        values = {"p_at_1": column.mean(), "ci": list(column.ci(seed=self.seed)), "relations": relations,
+                  "not_fitting": skipped}
+        self._store(d.name, name, values, records, column)
 
     def differences(self, dataset: str) -> dict[str, dict[str, Any]]:
-        """Reference model minus each other model, per item paired, with bootstrap intervals."""
-        vectors = self.per_item.get(dataset, {})
-        if len(vectors) < 2:
+        """Reference model minus each other model, paired by item, the same resample for both."""
+        columns = self.per_item.get(dataset, {})
+        if len(columns) < 2:
             return {}
-        names = list(vectors)
-        ref = "kilm" if "kilm" in vectors else names[-1]
-        out = {}
-        for other in names:
-            if other == ref:
-                continue
-            (a, weights), (b, _) = vectors[ref], vectors[other]
-            diff = [x - y for x, y in zip(a, b)]
-            out[f"{ref}-{other}"] = {"value": weighted_mean(diff, weights),
-                                     "ci": list(bootstrap_ci(diff, weights, seed=self.seed))}
-        return out
+        names = list(columns)
+        ref = "kilm" if "kilm" in columns else names[-1]
+        return {f"{ref}-{other}": paired_difference(columns[ref], columns[other], seed=self.seed)
+                for other in names if other != ref}
 
     # ---- report ---------------------------------------------------------------------------------
 
