@@ -5,22 +5,21 @@ so a malformed page becomes one dead letter instead of ending the file; a trunca
 keeps every page before the damage and records the damage (file, offset, reason). Entity declarations
 (``<!DOCTYPE``/``<!ENTITY``: the "billion laughs" attack) are never expanded.
 
-Any encoding an XML file may declare is read (XML 1.0, appendix F: a byte-order mark, the width of
-``<?``, else the declaration's ``encoding``): pages are cut in UTF-8, so other encodings are transcoded
-on the fly, and a page's ``offset`` then counts bytes of the UTF-8 text. Every export schema from 0.3
-on reads; a file without ``<siteinfo>`` gets MediaWiki's defaults (:meth:`Site.defaults`).
+Any encoding an XML file may declare is read (:mod:`pipeline.encoding`): pages are cut in UTF-8, so a
+page's ``offset`` counts bytes of the UTF-8 text. A multistream file may be read a run of bz2 streams at
+a time (:mod:`pipeline.multistream`). Every export schema from 0.3 on reads; a file without
+``<siteinfo>`` gets MediaWiki's defaults (:meth:`Site.defaults`).
 """
 
 from __future__ import annotations
 
 import bz2
-import codecs
 import hashlib
 import io
 import itertools
 import re
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 from xml.etree import ElementTree
@@ -29,6 +28,8 @@ from xml.etree.ElementTree import ParseError
 import mwxml
 from mwxml.errors import MalformedXML
 
+from pipeline.encoding import SNIFF_BYTES, as_utf8, sniff_encoding
+from pipeline.multistream import at_stream_start
 from pipeline.site import CANONICAL_NAMESPACES, Site
 
 CHUNK_BYTES = 1 << 20
@@ -57,17 +58,6 @@ class RawPage:
     model: str
     #: where the bz2 stream that holds the page starts in the file; ``offset`` counts from there
     stream_offset: int = 0
-
-
-@dataclass(frozen=True)
-class ReadTask:
-    """One unit of reading: ``file`` (a whole file, its checksum with it), ``range`` (the bz2
-    streams of a multistream file in ``[start, end)``) or ``checksum`` (of a file read in ranges)."""
-
-    path: str
-    kind: str = "file"
-    start: int = 0
-    end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -132,136 +122,6 @@ def _decompressed(
         on_error("truncated_compressed_stream", consumed)
 
 
-#: XML 1.0 appendix F: byte-order marks, then how "<?" looks in each width without one
-_BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\xef\xbb\xbf", "utf-8"),
-         (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"))
-_WIDE_STARTS = ((b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"), (b"\x00<\x00?", "utf-16-be"),
-                (b"<\x00?\x00", "utf-16-le"))
-_DECLARED = re.compile(rb"<\?xml[^>]*?\bencoding\s*=\s*[\"']([A-Za-z][\w.:-]*)[\"']")
-_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_SNIFF_BYTES = 1024
-_BAD_BYTES = "kilm-bad-bytes"
-
-
-def _mark_bad_bytes(error: UnicodeDecodeError) -> tuple[str, int]:
-    """Undecodable bytes become bytes that are invalid UTF-8 (surrogate-escaped 0xFF), so the page that
-    holds them is a dead letter like a bad page of a UTF-8 file, and the rest of the file reads."""
-    return "\udcff" * (error.end - error.start), error.end
-
-
-codecs.register_error(_BAD_BYTES, _mark_bad_bytes)
-
-
-def sniff_encoding(head: bytes) -> tuple[str, int]:
-    """(Python codec, BOM length) of an XML document from its first bytes: a byte-order mark, the
-    width of ``<?``, else the encoding the declaration names, else UTF-8 (XML 1.0, appendix F).
-    Raises LookupError (``unknown_encoding: NAME``) for an encoding Python cannot decode."""
-    for bom, codec in _BOMS:
-        if head.startswith(bom):
-            return codec, len(bom)
-    for start, codec in _WIDE_STARTS:
-        if head.startswith(start):
-            return codec, 0
-    declared = _DECLARED.match(head.lstrip())
-    if declared is None:
-        return "utf-8", 0
-    name = declared.group(1).decode("ascii")
-    try:
-        codec = codecs.lookup(name).name
-    except LookupError:
-        raise LookupError(f"unknown_encoding: {name}") from None
-    # "UTF-16" declared over single-byte "<?": the bytes are right, the declaration is not
-    return ("utf-8" if codec.startswith(("utf-16", "utf-32")) else codec), 0
-
-
-def _as_utf8(stream: Iterator[bytes], on_error: Callable[[str, int], None],
-             codec: str | None = None) -> Iterator[bytes]:
-    """The decompressed stream in UTF-8: unchanged when it is UTF-8, else transcoded chunk by chunk
-    (``codec`` given: a range of a file whose head said it, so no BOM or declaration to sniff). The
-    XML declaration of a transcoded file is dropped (it would name the old encoding)."""
-    head = b""
-    for chunk in stream:
-        head += chunk
-        if len(head) >= _SNIFF_BYTES:
-            break
-    bom = 0
-    if codec is None:
-        try:
-            codec, bom = sniff_encoding(head)
-        except LookupError as err:
-            on_error(str(err), 0)
-            return
-    if codec == "utf-8":
-        yield head
-        yield from stream
-        return
-    decoder = codecs.getincrementaldecoder(codec)(errors=_BAD_BYTES)
-    yield _DECLARATION.sub("", decoder.decode(head[bom:]), count=1).encode("utf-8", "surrogateescape")
-    for chunk in stream:
-        yield decoder.decode(chunk).encode("utf-8", "surrogateescape")
-    yield decoder.decode(b"", final=True).encode("utf-8", "surrogateescape")
-
-
-_MULTISTREAM_NAME = re.compile(r"(.*)\.xml(-p\d+p\d+)?\.bz2$")
-_NUMBERED_PART = re.compile(r"(.*-multistream)(\d+)$")
-
-
-def index_path(path: str) -> str | None:
-    """The multistream index Wikimedia ships beside a dump: ``X.xml.bz2`` → ``X-index.txt.bz2``, and
-    for the split files ``X-multistream3.xml-p151574p311329.bz2`` →
-    ``X-multistream-index3.txt-p151574p311329.bz2``."""
-    match = _MULTISTREAM_NAME.match(path)
-    if match is None:
-        return None
-    stem, pages = match.group(1), match.group(2) or ""
-    numbered = _NUMBERED_PART.match(stem)
-    index = f"{numbered.group(1)}-index{numbered.group(2)}" if numbered else f"{stem}-index"
-    return f"{index}.txt{pages}.bz2"
-
-
-def stream_offsets(lines: Iterable[str]) -> list[int]:
-    """Distinct bz2 stream offsets of a multistream index (``offset:page_id:title`` a line), sorted.
-    A line that does not start with ``offset:page_id:`` raises ValueError naming it."""
-    offsets = set()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        offset, page_id, _ = line.split(":", 2) if line.count(":") >= 2 else (None, None, None)
-        if offset is None or not offset.isdigit() or not page_id.isdigit():
-            raise ValueError(f"line {number} is not offset:page_id:title: {line[:80]!r}")
-        offsets.add(int(offset))
-    return sorted(offsets)
-
-
-def read_tasks(path: str, offsets: list[int], streams_per_read: int) -> list[ReadTask]:
-    """Ranges of ``streams_per_read`` streams: the first starts at 0 (the siteinfo), the last runs to
-    the end of the file (what follows the last indexed stream); plus the file's checksum."""
-    starts = sorted({0, *offsets[streams_per_read::streams_per_read]})
-    ends = [*starts[1:], None]
-    ranges = [ReadTask(path, "range", start, end) for start, end in zip(starts, ends, strict=True)]
-    return [*ranges, ReadTask(path, "checksum")]
-
-
-#: a bz2 stream starts with "BZh", the block size digit and the block magic (pi in BCD)
-_BZ2_STREAM_START = re.compile(rb"BZh[1-9]\x31\x41\x59\x26\x53\x59")
-
-
-def _at_stream_start(raw: BinaryIO, offset: int) -> bool:
-    raw.seek(offset)
-    return _BZ2_STREAM_START.match(raw.read(10)) is not None
-
-
-def check_stream_starts(raw: BinaryIO, starts: Iterable[int], size: int) -> str | None:
-    """Why an index does not fit its file (an offset past the end or not at a bz2 stream start: a
-    truncated download, or the index of another dump), or None."""
-    for start in starts:
-        if start >= size:
-            return f"offset {start} is past the end of the file ({size} bytes)"
-        if not _at_stream_start(raw, start):
-            return f"offset {start} is not the start of a bz2 stream"
-    return None
-
-
 def checksum(path: str, opener: Callable[[str], BinaryIO]) -> dict:
     """The ``input`` record of a file: path, bytes, sha256 of the file as stored."""
     hasher, size = hashlib.sha256(), 0
@@ -297,14 +157,14 @@ def _read_head(path: str, raw: BinaryIO, max_page_bytes: int) -> tuple[tuple[Sit
     first = b""
     for chunk in stream:
         first += chunk
-        if len(first) >= _SNIFF_BYTES:
+        if len(first) >= SNIFF_BYTES:
             break
     try:
         codec, _ = sniff_encoding(first)
     except LookupError:
         return (Site(named_from="damaged"), None), "utf-8"
     head = bytearray()
-    for chunk in _as_utf8(itertools.chain([first], stream), ignore, codec):
+    for chunk in as_utf8(itertools.chain([first], stream), ignore, codec):
         head += chunk
         end = head.find(_SITEINFO_CLOSE)
         end = end + len(_SITEINFO_CLOSE) if end >= 0 else head.find(_PAGE_OPEN)
@@ -332,12 +192,12 @@ def read_range(path: str, opener: Callable[[str], BinaryIO], max_page_bytes: int
     with opener(path) as raw:
         if start:
             head, codec = _read_head(path, raw, max_page_bytes)
-        if not _at_stream_start(raw, start):
+        if not at_stream_start(raw, start):
             on_error("not_a_bz2_stream_start", start)
         else:
             raw.seek(start)
             stream = _decompressed(_Limited(raw, None if end is None else end - start), _NoHash(), on_error, start)
-            pages = _split_pages(path, _as_utf8(stream, on_error, codec), max_page_bytes, on_error, head)
+            pages = _split_pages(path, as_utf8(stream, on_error, codec), max_page_bytes, on_error, head)
             yield from _located_events(pages, located)
     for error in errors:
         yield DumpEvent("error", error)
@@ -364,7 +224,7 @@ def read_dump(path: str, opener: Callable[[str], BinaryIO], max_page_bytes: int)
 
     with opener(path) as raw:
         stream = _decompressed(raw, hasher, on_error)
-        yield from _split_pages(path, _as_utf8(stream, on_error), max_page_bytes, on_error)
+        yield from _split_pages(path, as_utf8(stream, on_error), max_page_bytes, on_error)
         for _ in stream:  # drain what is left so the checksum covers the whole file
             pass
         size = raw.tell() if hasattr(raw, "tell") else None

@@ -13,16 +13,8 @@ from apache_beam import pvalue
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.dump import (
-    ReadTask,
-    check_stream_starts,
-    checksum,
-    index_path,
-    read_dump,
-    read_range,
-    read_tasks,
-    stream_offsets,
-)
+from pipeline.dump import checksum, read_dump, read_range
+from pipeline.multistream import ReadTask, check_stream_starts, index_path, read_tasks, stream_offsets
 from pipeline.outcomes import DEAD_LETTER, STATS, CountingDoFn
 
 

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.dump import index_path, read_dump, read_range, read_site, read_tasks, sniff_encoding, stream_offsets
+from pipeline.dump import read_dump, read_range, read_site
+from pipeline.encoding import sniff_encoding
+from pipeline.multistream import index_path, read_tasks, stream_offsets
 from pipeline.read import open_raw
 from pipeline.run import main
 from pipeline.site import NO_SITEINFO, Site, one_site

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.dump import index_path, read_dump, read_range, read_tasks, stream_offsets
+from pipeline.dump import read_dump, read_range
+from pipeline.multistream import index_path, read_tasks, stream_offsets
 from pipeline.read import open_raw, plan_reads
 from tests.dumps import Page, dump_xml
 
