@@ -51,7 +51,7 @@ def resize_vocab_rows(model: dict[str, torch.Tensor], rows: int, expected_rows: 
     if old_rows != expected_rows:
         raise VocabRowsError(
             f"the checkpoint has {old_rows} embedding rows but the dictionary expects {expected_rows} before the "
-            f"KILM tokens; build it with kilm.sequence.build_dictionary_symbols(..., model_rows={old_rows})"
+            f"KILM tokens; build it with kilm.dictionary.build_dictionary_symbols(..., model_rows={old_rows})"
         )
     dim = model[keys[0]].size(1)
     draw = torch.randn(rows - old_rows, dim, generator=torch.Generator().manual_seed(seed))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from kilm import sequence as seq
+from kilm.dictionary import language_codes
 
 REPLACE_LENGTHS = (-1, 0, 1)
 
@@ -71,7 +72,7 @@ def special_table(symbols: Sequence[str], lang_id: int | None = None) -> torch.T
 def regular_range(symbols: Sequence[str]) -> tuple[int, int]:
     """``[start, end)`` of the regular tokens: after fairseq's specials, before mBART's language codes
     (or ``<mask>``); random replacements come from here."""
-    codes = seq.language_codes(symbols)
+    codes = language_codes(symbols)
     end = list(symbols).index(codes[0] if codes else seq.MASK)
     return len(seq.FAIRSEQ_SPECIALS), end
 

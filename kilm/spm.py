@@ -15,6 +15,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
 from kilm import sequence as seq
+from kilm.dictionary import build_dictionary_symbols, read_dict_symbols
 from kilm.tokenizer import KilmTokenizer, TokenizerError
 
 SPM_SPECIALS = ("<unk>", "<s>", "</s>", "<pad>")
@@ -60,11 +61,8 @@ def from_spm_model(
         raise TokenizerError(f"--dict {dict_file}: no such file")
     pieces = _pieces(str(model_file))
     tokenizer = _bpe_from_pieces(pieces)
-    if dict_file is not None:
-        base = seq.read_dict_symbols(dict_file)
-    else:
-        base = [p for p, _ in pieces if p not in SPM_SPECIALS]
-    symbols = seq.build_dictionary_symbols(base, language_tokens=language_tokens)
+    base = read_dict_symbols(dict_file) if dict_file is not None else [p for p, _ in pieces if p not in SPM_SPECIALS]
+    symbols = build_dictionary_symbols(base, language_tokens=language_tokens)
     return KilmTokenizer(tokenizer, [*seq.FAIRSEQ_SPECIALS, *symbols], "token", "sentencepiece")
 
 

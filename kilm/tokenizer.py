@@ -21,6 +21,7 @@ import numpy as np
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from kilm import sequence as seq
+from kilm.dictionary import build_dictionary_symbols, read_dict_symbols, write_dict
 
 CONFIG_FILE = "kilm_tokenizer.json"
 TOKENIZER_FILE = "tokenizer.json"
@@ -75,7 +76,7 @@ class KilmTokenizer:
             raise TokenizerError(f"--bart-dir {path}: missing {', '.join(missing)}")
         bpe = models.BPE.from_file(str(files["encoder.json"]), str(files["vocab.bpe"]))
         tokenizer = _byte_level(Tokenizer(bpe))
-        symbols = seq.build_dictionary_symbols(seq.read_dict_symbols(files["dict.txt"]))
+        symbols = build_dictionary_symbols(read_dict_symbols(files["dict.txt"]))
         return cls(tokenizer, [*seq.FAIRSEQ_SPECIALS, *symbols], "id", "gpt2-bpe")
 
     @classmethod
@@ -89,7 +90,7 @@ class KilmTokenizer:
         base = [tok for tok, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
         if any(tok in base for tok in seq.SPECIAL_TOKENS):
             base = [tok for tok in base if tok not in seq.SPECIAL_TOKENS]
-        symbols = seq.build_dictionary_symbols(base)
+        symbols = build_dictionary_symbols(base)
         return cls(tokenizer, [*seq.FAIRSEQ_SPECIALS, *symbols], "token", "hf")
 
     @classmethod
@@ -109,7 +110,7 @@ class KilmTokenizer:
         tokenizer.train_from_iterator(texts, trainer=trainer)
         vocab = tokenizer.get_vocab()
         base = [tok for tok, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
-        symbols = seq.build_dictionary_symbols(base)
+        symbols = build_dictionary_symbols(base)
         return cls(tokenizer, [*seq.FAIRSEQ_SPECIALS, *symbols], "token", "trained-bpe")
 
     # ---- persistence ----------------------------------------------------------------------------
@@ -130,7 +131,7 @@ class KilmTokenizer:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.tokenizer.save(str(directory / TOKENIZER_FILE))
-        seq.write_dict(directory / DICT_FILE, self.symbols[len(seq.FAIRSEQ_SPECIALS) :])
+        write_dict(directory / DICT_FILE, self.symbols[len(seq.FAIRSEQ_SPECIALS) :])
         (directory / CONFIG_FILE).write_text(
             json.dumps({"kind": self.kind, "symbol_mode": self.symbol_mode}, indent=2) + "\n"
         )
@@ -144,7 +145,7 @@ class KilmTokenizer:
             raise TokenizerError(f"{directory}: not a KILM tokenizer directory (no {CONFIG_FILE})")
         config = json.loads(config_file.read_text())
         tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
-        symbols = [*seq.FAIRSEQ_SPECIALS, *seq.read_dict_symbols(directory / DICT_FILE)]
+        symbols = [*seq.FAIRSEQ_SPECIALS, *read_dict_symbols(directory / DICT_FILE)]
         return cls(tokenizer, symbols, config["symbol_mode"], config["kind"])
 
     # ---- encoding -------------------------------------------------------------------------------

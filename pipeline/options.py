@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from kilm import sequence as seq
+from kilm.dictionary import language_code_for, language_codes
 
 DESCRIPTION_SOURCES = ("short_description", "wikidata", "lead_sentence")
 TEXT_SCOPES = ("lead", "article")
@@ -163,10 +163,10 @@ def language_tokens(options: KilmOptions) -> list[str]:
 
 def dump_language_token(options: KilmOptions, language: str, symbols: Sequence[str] = ()) -> str | None:
     """The token mBART-style models put after this dump's text, one of the dictionary's language codes
-    (``seq.language_codes``: fairseq's ``[uk_UA]`` or Hugging Face's ``uk_UA``): ``--dump-language-token``,
+    (``language_codes``: fairseq's ``[uk_UA]`` or Hugging Face's ``uk_UA``): ``--dump-language-token``,
     or the one code of the wiki's language; ``None`` for a dictionary without language codes (BART).
     """
-    codes = seq.language_codes(symbols)
+    codes = language_codes(symbols)
     if options.dump_language_token:
         if options.dump_language_token not in codes:
             raise OptionError(f"--dump-language-token {options.dump_language_token}: not one of the tokenizer's "
@@ -174,7 +174,7 @@ def dump_language_token(options: KilmOptions, language: str, symbols: Sequence[s
         return options.dump_language_token
     if not codes:
         return None
-    matches = seq.language_code_for(codes, language)
+    matches = language_code_for(codes, language)
     if len(matches) != 1:
         found = "none" if not matches else ", ".join(matches)
         raise OptionError(f"the tokenizer's language tokens have {found} for the dump's language {language!r}; "

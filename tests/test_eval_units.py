@@ -14,6 +14,7 @@ from eval.retention import NoiseSettings, infill_noise
 from eval.run import UsageError, main, parse_model, parse_tasks
 from eval.search import BeamSettings, PrefixTrie, beam_search
 from kilm import sequence as seq
+from kilm.dictionary import build_dictionary_symbols
 from kilm.noise import TextInfilling, example_generator
 
 # ---- metrics ------------------------------------------------------------------------------------
@@ -120,7 +121,7 @@ def test_beam_settings_are_explicit():
 
 def test_retention_noise_is_the_training_noise():
     """Paragraph ``i`` is noised as training noises row ``i`` in epoch 1 (the trainer adds ``<s>``)."""
-    symbols = [*seq.FAIRSEQ_SPECIALS, *seq.build_dictionary_symbols([f"w{i}" for i in range(120)])]
+    symbols = [*seq.FAIRSEQ_SPECIALS, *build_dictionary_symbols([f"w{i}" for i in range(120)])]
     settings = NoiseSettings(seed=4)
     noise = TextInfilling.for_symbols(settings.infilling, symbols)
     mask = symbols.index(seq.MASK)

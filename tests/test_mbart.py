@@ -19,6 +19,7 @@ import torch
 from eval.run import main as eval_main
 from kilm import sequence as seq
 from kilm.checkpoint import load_checkpoint, model_args
+from kilm.dictionary import read_dict_symbols
 from pipeline.run import main as pipeline_main
 from tests.dumps import Page, read_jsonl_dir, shared_dump, write_dump
 from tests.trainer_fixtures import build_mbart_standin, world_texts
@@ -68,7 +69,7 @@ def test_mbart_standin_continued_with_kilm_on_ukwiki(tmp_path: Path) -> None:
     standin = build_mbart_standin({"en_XX": english, "uk_UA": ukrainian}, tmp_path / "mbart.cc25",
                                   vocab_size=2000)
     original = load_checkpoint(standin / "model.pt")["model"]["encoder.embed_tokens.weight"]
-    pieces = seq.read_dict_symbols(standin / "dict.txt")
+    pieces = read_dict_symbols(standin / "dict.txt")
     assert len(original) == len(seq.FAIRSEQ_SPECIALS) + len(pieces) + len(LANGUAGES) + 1  # + <mask>
 
     out = tmp_path / "out"
@@ -76,7 +77,7 @@ def test_mbart_standin_continued_with_kilm_on_ukwiki(tmp_path: Path) -> None:
                           "article"]) == 0  # enough test mentions for 24 probes
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["tokenizer"]["language_token"] == "[uk_UA]"  # chosen from the wiki's language
-    assert seq.read_dict_symbols(out / "bin" / "shard0" / "dict.txt") == [
+    assert read_dict_symbols(out / "bin" / "shard0" / "dict.txt") == [
         *pieces, *LANGUAGES, seq.MASK, *seq.SPECIAL_TOKENS]
 
     run = tmp_path / "kilm"

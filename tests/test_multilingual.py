@@ -9,6 +9,7 @@ import re
 import pytest
 
 from kilm import sequence as seq
+from kilm.dictionary import read_dict_symbols, write_dict
 from kilm.indexed import read_indexed
 from kilm.spm import from_spm_model, train_spm_model
 from kilm.tokenizer import KilmTokenizer
@@ -26,7 +27,7 @@ def test_mbart_layout_keeps_every_index_and_appends_ours(tmp_path):
     model = train_spm_model(sorted(TEXTS * 30), 600, model_dir / "sentence.bpe")
     trained = from_spm_model(model)
     base = [s for s in trained.symbols[4:] if s not in (seq.MASK, *seq.SPECIAL_TOKENS)]
-    seq.write_dict(model_dir / "dict.txt", base)
+    write_dict(model_dir / "dict.txt", base)
     languages = ["[uk_UA]", "[vi_VN]", "[hy_AM]"]
     tokenizer = from_spm_model(model_dir / "sentence.bpe.model", model_dir / "dict.txt", languages)
     assert tokenizer.symbols[4 : 4 + len(base)] == base
@@ -81,7 +82,7 @@ def write_bart_dir(directory, texts: list[str]):
             counts[token_id] = counts.get(token_id, 0) + 1
     vocab = trained.tokenizer.get_vocab()
     ids = sorted(vocab.values(), key=lambda i: (-counts.get(i, 0), i))
-    seq.write_dict(directory / "dict.txt", [str(i) for i in ids], {str(i): counts.get(i, 0) for i in ids})
+    write_dict(directory / "dict.txt", [str(i) for i in ids], {str(i): counts.get(i, 0) for i in ids})
     return [str(i) for i in ids]
 
 
@@ -95,7 +96,7 @@ def test_pipeline_with_a_bart_directory(tmp_path):
     out = tmp_path / "out"
     assert main(["--input", str(dump), "--output", str(out), "--bart-dir", str(tmp_path / "bart.base"),
                  "--valid-fraction", "0", "--test-fraction", "0", "--unseen-entity-fraction", "0"]) == 0
-    symbols = seq.read_dict_symbols(out / "bin" / "shard0" / "dict.txt")
+    symbols = read_dict_symbols(out / "bin" / "shard0" / "dict.txt")
     assert symbols[: len(base_symbols)] == base_symbols  # every bart.base index unchanged
     assert symbols[len(base_symbols) :] == [seq.MASK, *seq.SPECIAL_TOKENS]
     tokenizer = KilmTokenizer.load(out / "tokenizer")
@@ -144,7 +145,7 @@ def test_hugging_face_mbart_tokenizer_matches_the_fairseq_layout(tmp_path):
 
     model = train_spm_model(sorted(TEXTS * 30), 600, tmp_path / "sentence.bpe")
     pieces = [p for p in _pieces(str(model)) if p[0] not in SPM_SPECIALS]
-    seq.write_dict(tmp_path / "dict.txt", [p for p, _ in pieces])
+    write_dict(tmp_path / "dict.txt", [p for p, _ in pieces])
     codes = ["en_XX", "uk_UA"]
     names = ["<s>", "<pad>", "</s>", "<unk>"]
     hf = _bpe_from_pieces([(n, 0.0) for n in names] + pieces + [(c, 0.0) for c in [*codes, seq.MASK]])

@@ -8,13 +8,14 @@ import pytest
 import torch
 
 from kilm import sequence as seq
+from kilm.dictionary import build_dictionary_symbols
 from kilm.noise import InfillingConfig, TextInfilling, example_generator, example_seed, regular_range, special_table
 
 WORDS = [f"w{i}" for i in range(200)]
-SYMBOLS = [*seq.FAIRSEQ_SPECIALS, *seq.build_dictionary_symbols(WORDS)]
+SYMBOLS = [*seq.FAIRSEQ_SPECIALS, *build_dictionary_symbols(WORDS)]
 SPECIAL = seq.SpecialIds.from_symbols(SYMBOLS)
 #: mBART's layout: language tokens between the words and ``<mask>``
-MBART_SYMBOLS = [*seq.FAIRSEQ_SPECIALS, *seq.build_dictionary_symbols(WORDS, language_tokens=("[en_XX]", "[uk_UA]"))]
+MBART_SYMBOLS = [*seq.FAIRSEQ_SPECIALS, *build_dictionary_symbols(WORDS, language_tokens=("[en_XX]", "[uk_UA]"))]
 
 
 def knowledge_row(generator: torch.Generator, special: seq.SpecialIds = SPECIAL) -> torch.Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kilm import sequence as seq
+from kilm.dictionary import build_dictionary_symbols
 from kilm.indexed import read_indexed, write_indexed
 from kilm.tokenizer import EncodedText, KilmTokenizer
 
@@ -83,16 +84,16 @@ def test_a_window_from_pieces_equals_the_window_encoded(tokenizer):
 
 def test_dictionary_appends_without_moving_indices():
     base = ["the", "of", "50118"]
-    symbols = seq.build_dictionary_symbols(base)
+    symbols = build_dictionary_symbols(base)
     assert symbols[:3] == base and symbols[3] == seq.MASK
     assert tuple(symbols[-5:]) == seq.SPECIAL_TOKENS
-    mbart = seq.build_dictionary_symbols(base, language_tokens=["[en_XX]", "[uk_UA]"], model_rows=12)
+    mbart = build_dictionary_symbols(base, language_tokens=["[en_XX]", "[uk_UA]"], model_rows=12)
     assert mbart[3:6] == ["[en_XX]", "[uk_UA]", seq.MASK]
     assert mbart[6:8] == ["madeupword0000", "madeupword0001"]
     assert len(seq.FAIRSEQ_SPECIALS) + len(mbart) - len(seq.SPECIAL_TOKENS) == 12
-    assert seq.build_dictionary_symbols(symbols) == symbols  # idempotent on a KILM dictionary
+    assert build_dictionary_symbols(symbols) == symbols  # idempotent on a KILM dictionary
     with pytest.raises(ValueError, match="fewer than"):
-        seq.build_dictionary_symbols(base, model_rows=5)
+        build_dictionary_symbols(base, model_rows=5)
 
 
 def test_dict_file_roundtrip_matches_fairseq(tmp_path, tokenizer):

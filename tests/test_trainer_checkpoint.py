@@ -43,11 +43,12 @@ def test_init_from_a_hugging_face_bart_directory(tmp_path: Path) -> None:
     from transformers import BartConfig, BartForConditionalGeneration
 
     from kilm import sequence as seq
+    from kilm.dictionary import build_dictionary_symbols, write_dict
     from trainer.init import prepare_init
 
     base = [f"w{i}" for i in range(40)]
-    symbols = seq.build_dictionary_symbols(base)  # base + <mask> + our five
-    seq.write_dict(tmp_path / "dict.txt", symbols)
+    symbols = build_dictionary_symbols(base)  # base + <mask> + our five
+    write_dict(tmp_path / "dict.txt", symbols)
     old_rows = len(seq.FAIRSEQ_SPECIALS) + len(symbols) - len(seq.SPECIAL_TOKENS)
     config = BartConfig(vocab_size=old_rows, d_model=16, encoder_layers=1, decoder_layers=1,
                         encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from kilm import sequence as seq
+from kilm.dictionary import read_dict_symbols, write_dict
 from tests.trainer_fixtures import build_corpus
 from trainer.launch import FAIRSEQ_TRAIN, TRAINER_DIR, make_plan, parse_args
 
@@ -134,9 +135,9 @@ def test_mbart_init_brings_its_shape_and_the_manifest_its_language_token(data: P
     corpus = tmp_path / "out"
     shutil.copytree(data, corpus / "bin")
     dictionary = corpus / "bin" / "shard0" / "dict.txt"
-    symbols = seq.read_dict_symbols(dictionary)
+    symbols = read_dict_symbols(dictionary)
     at = symbols.index(seq.MASK)
-    seq.write_dict(dictionary, [*symbols[:at], "[en_XX]", "[uk_UA]", *symbols[at:]])
+    write_dict(dictionary, [*symbols[:at], "[en_XX]", "[uk_UA]", *symbols[at:]])
     (corpus / "manifest.json").write_text(json.dumps({"tokenizer": {"language_token": "[uk_UA]"}}))
     plan = command(corpus / "bin", "--preset", "bart-large", "--gpus", "8", "--init", str(start))
     assert "--poisson-lambda 3.0 --lang-token '[uk_UA]' --arch mbart_large --encoder-embed-dim 1024 " in plan

@@ -11,6 +11,7 @@ from fairseq import options, tasks
 from fairseq.dataclass.utils import convert_namespace_to_omegaconf
 
 from kilm import sequence as seq
+from kilm.dictionary import read_dict_symbols, write_dict
 from kilm.indexed import read_indexed
 from kilm.records import read_jsonl_gz
 from tests.trainer_fixtures import build_corpus
@@ -149,8 +150,8 @@ def test_missing_split_and_dictionary_tokens_name_the_path(corpus: Path, tmp_pat
         task.load_dataset("nope")
     bare = tmp_path / "bare"
     bare.mkdir()
-    symbols = seq.read_dict_symbols(corpus / "bin" / "shard0" / "dict.txt")
-    seq.write_dict(bare / "dict.txt", symbols[: symbols.index(seq.MASK)])
+    symbols = read_dict_symbols(corpus / "bin" / "shard0" / "dict.txt")
+    write_dict(bare / "dict.txt", symbols[: symbols.index(seq.MASK)])
     with pytest.raises(ValueError, match=r"bare/dict.txt: dictionary lacks \['<mask>'"):
         setup(str(bare))
 

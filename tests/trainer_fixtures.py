@@ -9,6 +9,7 @@ from pathlib import Path
 
 from kilm import records
 from kilm import sequence as seq
+from kilm.dictionary import read_dict_symbols, write_dict
 from kilm.indexed import write_indexed
 from tests.world_runs import copy_output, pipeline_output, world_dump
 
@@ -37,7 +38,7 @@ def _spm_dir(entities: int, seed: int) -> Path:
     model = train_spm_model(world_texts(entities, seed), 600, directory / "sentence")
     model.rename(directory / "sentence.bpe.model")
     pieces = from_spm_model(directory / "sentence.bpe.model")
-    seq.write_dict(directory / "dict.txt", pieces.symbols[len(seq.FAIRSEQ_SPECIALS) : pieces.symbols.index(seq.MASK)])
+    write_dict(directory / "dict.txt", pieces.symbols[len(seq.FAIRSEQ_SPECIALS) : pieces.symbols.index(seq.MASK)])
     return directory
 
 
@@ -59,8 +60,8 @@ def build_base_data(corpus: Path, out: Path) -> Path:
     KILM tokens (fairseq's ``denoising`` adds ``<mask>`` itself), as ``bart.base`` ships it.
     """
     out.mkdir(parents=True, exist_ok=True)
-    symbols = seq.read_dict_symbols(corpus / "bin" / "plain" / "dict.txt")
-    seq.write_dict(out / "dict.txt", symbols[: symbols.index(seq.MASK)])
+    symbols = read_dict_symbols(corpus / "bin" / "plain" / "dict.txt")
+    write_dict(out / "dict.txt", symbols[: symbols.index(seq.MASK)])
     for file in (corpus / "bin" / "plain").glob("*.*"):
         if file.suffix in (".bin", ".idx"):
             shutil.copy(file, out / file.name)
@@ -90,7 +91,7 @@ def build_mbart_standin(texts: dict[str, list[str]], out: Path, *, vocab_size: i
     model = train_spm_model(sorted(t for lines in texts.values() for t in lines), vocab_size, out / "sentence")
     model.rename(out / "sentence.bpe.model")
     pieces = from_spm_model(out / "sentence.bpe.model")
-    seq.write_dict(out / "dict.txt", pieces.symbols[len(seq.FAIRSEQ_SPECIALS) : pieces.symbols.index(seq.MASK)])
+    write_dict(out / "dict.txt", pieces.symbols[len(seq.FAIRSEQ_SPECIALS) : pieces.symbols.index(seq.MASK)])
     languages = sorted(texts)
     tokenizer = from_spm_model(out / "sentence.bpe.model", out / "dict.txt", [f"[{lang}]" for lang in languages])
     data = out.parent / f"{out.name}.data"

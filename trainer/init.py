@@ -18,6 +18,7 @@ import torch
 
 from kilm import sequence as seq
 from kilm.checkpoint import VocabRowsError, load_checkpoint, resize_vocab_rows
+from kilm.dictionary import language_codes, read_dict_symbols
 
 
 class InitError(ValueError):
@@ -43,7 +44,7 @@ def prepare_init(start: Path, dictionary: Path, output: Path, *, seed: int = 0) 
     """Write ``output``: ``start`` with its vocabulary rows resized to ``dictionary``; returns
     (old rows, new rows). Optimizer state and training progress are dropped: a new run begins.
     """
-    symbols = [*seq.FAIRSEQ_SPECIALS, *seq.read_dict_symbols(dictionary)]
+    symbols = [*seq.FAIRSEQ_SPECIALS, *read_dict_symbols(dictionary)]
     try:
         special = seq.SpecialIds.from_symbols(symbols)
     except ValueError as error:
@@ -54,7 +55,7 @@ def prepare_init(start: Path, dictionary: Path, output: Path, *, seed: int = 0) 
     try:
         old_rows = resize_vocab_rows(state["model"], len(symbols), special.ent, seed=seed)
     except VocabRowsError as error:
-        hint = "" if seq.language_codes(symbols) else (
+        hint = "" if language_codes(symbols) else (
             "; for an mBART, run the pipeline with --spm-model, --dict and --language-tokens (its codes, in order)")
         raise InitError(f"--init {start}: {error}{hint}") from None
     init = {

@@ -248,13 +248,14 @@ def check_kilm_dictionary(dictionary: Path, language: str | None, extra: Sequenc
     """The KILM tokens must already be in the pipeline's ``dict.txt`` (the trainer adds nothing), and an
     mBART dictionary's run needs the dump's language token, one of the dictionary's codes."""
     from kilm import sequence as seq
+    from kilm.dictionary import language_codes, read_dict_symbols
 
-    symbols = [*seq.FAIRSEQ_SPECIALS, *seq.read_dict_symbols(dictionary)]
+    symbols = [*seq.FAIRSEQ_SPECIALS, *read_dict_symbols(dictionary)]
     try:
         seq.SpecialIds.from_symbols(symbols)
     except ValueError as error:
         raise LaunchError(f"{dictionary}: {error}") from None
-    codes = seq.language_codes(symbols)
+    codes = language_codes(symbols)
     if language is not None and language not in codes:
         raise LaunchError(f"language token {language} (manifest.json) is not one of {dictionary}'s language "
                           f"tokens ({', '.join(codes) or 'it has none'})")

@@ -19,8 +19,9 @@ from fairseq.dataclass import ChoiceEnum, FairseqDataclass
 from fairseq.tasks import FairseqTask, register_task
 from omegaconf import II, MISSING
 
+from kilm.dictionary import language_codes
 from kilm.noise import InfillingConfig, TextInfilling
-from kilm.sequence import SpecialIds, language_codes
+from kilm.sequence import SpecialIds
 
 from .noising import PLAIN_FORMS, KnowledgePairDataset, ParagraphDrawDataset, TextInfillingDataset
 from .rows import draw_donors, read_rows
