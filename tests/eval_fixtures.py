@@ -18,7 +18,7 @@ from kilm.tokenizer import KilmTokenizer
 from tests.world_runs import copy_output, pipeline_output
 
 #: The world and the pipeline options of the eval tests' run.
-ENTITIES = 40
+ENTITIES = 80  # the smallest generated world whose test pages hold ambiguous mentions (ED items)
 OPTIONS = ("--train-tokenizer", "--vocab-size", "600", "--max-tokens", "128", "--text-scope", "article",
            "--num-shards", "1", "--unseen-entity-fraction", "0.2", "--test-fraction", "0.3",
            "--valid-fraction", "0.05")

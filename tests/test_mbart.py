@@ -87,7 +87,8 @@ def test_mbart_standin_continued_with_kilm_on_ukwiki(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, check=False)
     assert launched.returncode == 0, launched.stdout[-3000:] + launched.stderr[-3000:]
     assert f"{len(original)} -> {len(original) + 5} embedding rows" in launched.stdout
-    assert "--lang-token '[uk_UA]' --arch mbart_large" in launched.stdout
+    command = (run / "train.log").read_text(encoding="utf-8").splitlines()[0]  # the console keeps it there
+    assert "--lang-token '[uk_UA]' --arch mbart_large" in command
     init = load_checkpoint(run / "init.pt")["model"]
     for key in ("encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "decoder.output_projection.weight"):
         assert torch.equal(init[key][: len(original)], original)  # old rows unchanged at load
