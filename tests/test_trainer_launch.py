@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import gzip
 import json
 import math
 import shutil
@@ -17,7 +16,7 @@ import torch
 
 from kilm import sequence as seq
 from kilm.dictionary import read_dict_symbols, write_dict
-from tests.trainer_fixtures import build_corpus
+from tests.trainer_fixtures import build_corpus, pass_rows
 from trainer.launch import FAIRSEQ_TRAIN, TRAINER_DIR, make_plan, parse_args
 
 PY = sys.executable
@@ -45,13 +44,7 @@ def fairseq_read(data: Path, *args: str, env: dict[str, str] | None = None) -> t
 
 def train_paragraphs(data: Path) -> list[int]:
     """Rows one pass trains per shard: one per train paragraph (counted from the rows files)."""
-    counts = []
-    for shard in sorted(data.glob("shard*")):
-        with gzip.open(shard / "train.rows.jsonl.gz", "rt", encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f]
-        # a paragraph's knowledge rows take turns; each window of a plain paragraph is trained every pass
-        counts.append(len({r["example"] if r["entity"] is not None else r["key"] for r in rows}))
-    return counts
+    return [pass_rows(shard) for shard in sorted(data.glob("shard*"))]
 
 
 def check_bart_base(args: argparse.Namespace, data: Path, world: int, precision: str = "bf16") -> None:

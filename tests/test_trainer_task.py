@@ -13,8 +13,7 @@ from fairseq.dataclass.utils import convert_namespace_to_omegaconf
 from kilm import sequence as seq
 from kilm.dictionary import read_dict_symbols, write_dict
 from kilm.indexed import read_indexed
-from kilm.records import read_jsonl_gz
-from tests.trainer_fixtures import build_corpus
+from tests.trainer_fixtures import build_corpus, pass_rows
 
 TRAINER_DIR = Path(__file__).resolve().parents[1] / "trainer"
 
@@ -91,9 +90,7 @@ def test_every_batch_keeps_targets_and_the_knowledge_span(corpus: Path) -> None:
                     assert span.nonzero().squeeze(1).tolist() == list(range(start, end))
                 else:
                     assert not span.any()
-        rows = list(read_jsonl_gz([corpus / "bin" / shard / "train.rows.jsonl.gz"]))
-        # one row per paragraph a pass (each window of a plain paragraph counts as its own)
-        assert seen == len({r["example"] if r["entity"] is not None else r["key"] for r in rows}) <= len(raw_targets)
+        assert seen == pass_rows(corpus / "bin" / shard) <= len(raw_targets)
 
 
 def test_masks_are_fresh_each_epoch_and_reproducible(corpus: Path) -> None:

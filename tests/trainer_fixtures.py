@@ -17,6 +17,13 @@ from tests.world_runs import copy_output, pipeline_output, world_dump
 ENTITIES = 40
 
 
+def pass_rows(shard: Path) -> int:
+    """Rows one pass trains from a shard, counted from its rows file: a paragraph's knowledge rows take
+    turns (one a pass), each window of a plain paragraph is trained every pass."""
+    rows = records.read_jsonl_gz([shard / "train.rows.jsonl.gz"])
+    return len({r["example"] if r["entity"] is not None else r["key"] for r in rows})
+
+
 def corpus_options(num_shards: int = 2) -> tuple[str, ...]:
     return ("--train-tokenizer", "--vocab-size", "600", "--num-shards", str(num_shards), "--max-tokens", "128",
             "--plain-fraction", "0.2", "--text-scope", "article")
