@@ -121,7 +121,15 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_cpu_workers_command(data: Path) -> None:
-    from trainer.launch import CPU_WORKER_ARGS, FAIRSEQ_TRAIN, PRESETS, kilm_shards, kilm_updates, make_plan, parse_args
+    from trainer.launch import (
+        CPU_WORKER_ARGS,
+        FAIRSEQ_TRAIN,
+        PRESETS,
+        kilm_pass_updates,
+        kilm_shards,
+        make_plan,
+        parse_args,
+    )
 
     opts, extra = parse_args(launcher_args(data, Path("/runs/k"), "--cpu-workers", "2"))
     argv = make_plan(opts, extra, {}).argv
@@ -136,7 +144,7 @@ def test_cpu_workers_command(data: Path) -> None:
     assert "--distributed-world-size" not in one
     # Each worker takes every other batch: the schedule counts the updates of 2 workers.
     updates = int(argv[argv.index("--max-update") + 1])
-    assert updates == kilm_updates(kilm_shards(data), PRESETS["cpu-tiny"], 2)
+    assert updates == PRESETS["cpu-tiny"].passes * kilm_pass_updates(kilm_shards(data), PRESETS["cpu-tiny"], 2)
     assert updates < int(one[one.index("--max-update") + 1])
 
 

@@ -56,7 +56,7 @@ def check_bart_base(args: argparse.Namespace, data: Path, world: int, precision:
     assert (args.task, args.criterion, args.arch) == ("kilm", "kilm_cross_entropy", "bart_base")
     assert (args.mask, args.mask_random, args.replace_length, args.poisson_lambda) == (0.3, 0.0, 1, 3.0)
     assert (args.optimizer, args.weight_decay, args.lr, args.warmup_updates) == ("kilm_adamw", 0.01, [5e-05], 0)
-    assert ast.literal_eval(args.adam_betas) == (0.9, 0.999) and args.lr_scheduler == "polynomial_decay"
+    assert ast.literal_eval(args.adam_betas) == (0.9, 0.999) and args.lr_scheduler == "kilm_linear"
     assert (args.batch_size, args.update_freq, args.seed) == (8, [128], 1)
     assert args.max_update == int(args.total_num_update) == updates  # fairseq keeps the latter a string
     assert (args.save_dir, args.tensorboard_logdir) == ("/runs/k", "/runs/k/tensorboard")
@@ -110,7 +110,9 @@ def test_modes_init_and_extra_args(data: Path, tmp_path: Path) -> None:
     assert "--plain-share 1.0 --plain-form remove" in lines[1]
     assert "--arch bart_tiny --encoder-embed-dim 64 --encoder-layers 2 --optimizer" in lines[1]  # the init's shape
     assert "--finetune-from-model /runs/k/init.pt --cpu --max-update 7" in lines[1]
+    assert "--total-num-update 7 --max-update 7 " in lines[1]  # fairseq's cap ends the schedule too
     kilm = command(data, "--preset", "cpu-tiny", "--gpus", "0")
+    control = command(data, "--preset", "cpu-tiny", "--gpus", "0", "--mode", "control", "--init", str(start))
     control_updates = control.split("--max-update ")[1].split()[0]
     assert f"--max-update {control_updates} " in kilm  # control makes the updates kilm makes
     base = command(data, "--preset", "cpu-tiny", "--gpus", "0", "--mode", "base")
@@ -173,6 +175,36 @@ def test_a_resumed_run_keeps_its_own_model_shape(data: Path, tmp_path: Path) -> 
     garbage.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match=r"--init .*garbage.pt: cannot be read as a BART checkpoint"):
         command(data, "--preset", "bart-base", "--gpus", "1", "--init", str(garbage))
+
+
+def test_caps_rescale_the_schedule(data: Path) -> None:
+    """Fractional passes, --max-update (ours or fairseq's after --) and --max-minutes end the learning-rate
+    schedule where the run ends, not at the full plan's last update."""
+    cpu = ("--preset", "cpu-tiny", "--gpus", "0")
+    full = fairseq_read(data, *cpu)[1]
+    per_pass = full.max_update // 10  # the preset's 10 passes
+    half = fairseq_read(data, *cpu, "--passes", "0.5")[1]
+    assert half.max_update == int(half.total_num_update) == math.ceil(per_pass / 2)
+    for cap in (["--max-update", "7"], ["--", "--max-update", "7"]):
+        capped = fairseq_read(data, *cpu, *cap)[1]
+        assert capped.max_update == int(capped.total_num_update) == 7
+    assert fairseq_read(data, *cpu, "--max-update", str(10 * full.max_update))[1].max_update == full.max_update
+    timed = fairseq_read(data, *cpu, "--max-minutes", "30")[1]
+    assert (timed.lr_scheduler, timed.stop_time_hours, timed.max_update) == ("kilm_linear", 0.5, full.max_update)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--passes", "0"], "--passes: expected a positive number, got '0'"),
+        (["--max-minutes", "soon"], "--max-minutes: expected a positive number, got 'soon'"),
+        (["--max-update", "5", "--", "--max-update", "7"], "--max-update 5 and -- --max-update 7: give the cap once"),
+    ],
+)
+def test_bad_caps_are_refused(data: Path, args: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--data", str(data), "--save-dir", "/runs/k", "--preset", "cpu-tiny", *args])
+    assert message in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,10 @@ text infilling, the same updates, no knowledge infilling (the control model of e
 ``control_shuffled`` continues ``--init`` on the same rows with every knowledge span swapped for
 another entity's (``--shuffle-knowledge``): the KILM format without true knowledge. A pass is one
 pass over the train paragraphs, one row each (KILM's epoch: a paragraph's mentions take turns over
-passes). Every mode stops at ``--max-update`` and decays the learning rate linearly to 0 there, as the
-KILM reference (Hugging Face Trainer) does; AdamW decays no bias or LayerNorm weight, as there.
+passes). A run's length is ``--passes`` (fractions allowed), capped by ``--max-update`` updates and by
+``--max-minutes`` of training time. The learning rate decays linearly to 0 at the end of the run, whichever cap
+ends it (``trainer/schedule.py``), as the KILM reference (Hugging Face Trainer) does at its last step;
+AdamW decays no bias or LayerNorm weight, as there.
 
 One code path for every scale: one process for a CPU or one GPU; ``torchrun`` otherwise, standalone
 on one node (GPUs, or ``--cpu-workers N`` CPU processes that all-reduce through gloo), with c10d
@@ -85,7 +87,7 @@ class Preset:
     lr: float
     batch_size: int
     update_freq: int
-    passes: int
+    passes: float
     precision: str  # on GPUs; CPUs always train in fp32
     warmup_updates: int = 0
     weight_decay: float = 0.01
@@ -131,6 +133,7 @@ class Plan:
     init: tuple[Path, Path, Path] | None  # (start checkpoint, dictionary, init checkpoint to write)
     resume: Path | None
     notes: tuple[str, ...] = ()
+    pass_updates: int = 0  # updates of one pass over the train data
 
     def describe(self) -> str:
         lines = [f"# {note}" for note in self.notes]
@@ -147,6 +150,16 @@ def _positive_int(value: str) -> int:
     number = int(value) if value.isdigit() else 0
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def _positive_number(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
     return number
 
 
@@ -168,10 +181,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--nodes", type=int, default=1, help="number of nodes (one launcher per node)")
     p.add_argument("--precision", choices=PRECISIONS, help="default: the preset's on GPUs, fp32 on CPUs")
     p.add_argument("--seed", type=int, default=1, help="fairseq --seed (initialisation, noise, batch order)")
-    p.add_argument("--passes", type=_positive_int, default=None,
+    p.add_argument("--passes", type=_positive_number, default=None,
                    help="passes over the train paragraphs, one row of each per pass (KILM's epoch: a "
-                        "paragraph's mentions take turns); sets --max-update and the lr schedule "
-                        "(default: the preset's; KILM: 10)")
+                        "paragraph's mentions take turns); fractions allowed (0.5: half a pass); sets the "
+                        "run's updates, where the learning rate reaches 0 (default: the preset's; KILM: 10)")
+    p.add_argument("--max-update", type=_positive_int, default=None,
+                   help="stop after at most N updates; the learning rate reaches 0 there (fairseq's "
+                        "-- --max-update N is read the same way; default: no cap but the passes)")
+    p.add_argument("--max-minutes", type=_positive_number, default=None,
+                   help="stop after this much training time (fairseq's --stop-time-hours); the learning rate "
+                        "reaches 0 then, or at the last update if that comes first (default: no time cap)")
     p.add_argument("--master-addr", help="rendezvous host for --nodes > 1 (default: $MASTER_ADDR, SLURM)")
     p.add_argument("--master-port", help=f"rendezvous port (default: $MASTER_PORT or {DEFAULT_PORT})")
     p.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
@@ -191,6 +210,16 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
         p.error(f"--nodes must be >= 1, got {opts.nodes}")
     if opts.cpu_workers is not None and (opts.gpus or opts.nodes > 1):
         p.error("--cpu-workers trains on the CPUs of one machine: drop --gpus and --nodes")
+    from .console import option
+
+    capped = option(extra, "--max-update")
+    if capped is not None:  # fairseq's own cap: the schedule must end there too
+        if opts.max_update is not None and str(opts.max_update) != capped:
+            p.error(f"--max-update {opts.max_update} and -- --max-update {capped}: give the cap once")
+        try:
+            opts.max_update = _positive_int(capped)
+        except argparse.ArgumentTypeError as error:
+            p.error(f"-- --max-update: {error}")
     return opts, extra
 
 
@@ -279,16 +308,24 @@ def shard_paragraphs(shard: Path) -> int:
         raise LaunchError(str(error)) from None
 
 
-def kilm_updates(shards: Sequence[Path], preset: Preset, world: int) -> int:
+def kilm_pass_updates(shards: Sequence[Path], preset: Preset, world: int) -> int:
+    """Updates of one pass of the ``kilm`` task: one row per train paragraph."""
     batches = [math.ceil(shard_paragraphs(s) / preset.batch_size) for s in shards]
-    return preset.passes * updates_per_pass(batches, world, preset.update_freq)
+    return updates_per_pass(batches, world, preset.update_freq)
 
 
-def base_updates(plain: Path, preset: Preset, world: int) -> int:
-    """Blocks of ``--tokens-per-sample`` (``<s>``/``</s>`` included), whole paragraphs each."""
+def base_pass_updates(plain: Path, preset: Preset, world: int) -> int:
+    """Updates of one pass of ``denoising``: blocks of ``--tokens-per-sample`` (``<s>``/``</s>``
+    included), whole paragraphs each."""
     tokens = int(row_sizes(plain / "train").sum())
     batches = math.ceil(math.ceil(tokens / (preset.block_tokens - 2)) / preset.batch_size)
-    return preset.passes * updates_per_pass([batches], world, preset.update_freq)
+    return updates_per_pass([batches], world, preset.update_freq)
+
+
+def run_updates(per_pass: int, passes: float, max_update: int | None) -> int:
+    """The run's length: the passes' updates (a started update counts), at most ``max_update``."""
+    planned = max(1, math.ceil(passes * per_pass - 1e-9))
+    return planned if max_update is None else min(planned, max_update)
 
 
 def model_flags(path: Path, option: str) -> list[str]:
@@ -385,7 +422,7 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
             task += ["--shuffle-knowledge"]
         if language:
             task += ["--lang-token", language]
-        total = kilm_updates(shards, preset, world)
+        per_pass = kilm_pass_updates(shards, preset, world)
     else:
         if not (plain / "dict.txt").is_file():
             raise LaunchError(f"missing {plain / 'dict.txt'}")
@@ -393,7 +430,8 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
         data, dictionary = str(plain), plain / "dict.txt"
         task = ["--task", "denoising", "--criterion", "cross_entropy", *NOISE_ARGS, *DENOISING_ARGS,
                 "--tokens-per-sample", str(preset.block_tokens)]
-        total = base_updates(plain, preset, world)
+        per_pass = base_pass_updates(plain, preset, world)
+    total = run_updates(per_pass, preset.passes, opts.max_update)
     if opts.mode == "base" and opts.init is not None:
         raise LaunchError("--mode base trains from scratch; continue a checkpoint with --mode control")
     if opts.mode in CONTINUING_MODES and opts.init is None:
@@ -416,7 +454,7 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
         data, "--user-dir", str(TRAINER_DIR), *task, *model,
         "--optimizer", "kilm_adamw", "--adam-betas", "(0.9, 0.999)", "--adam-eps", "1e-08",
         "--weight-decay", str(preset.weight_decay), "--clip-norm", str(preset.clip_norm),
-        "--lr", str(preset.lr), "--lr-scheduler", "polynomial_decay", "--end-learning-rate", "0",
+        "--lr", str(preset.lr), "--lr-scheduler", "kilm_linear",
         "--warmup-updates", str(preset.warmup_updates), "--total-num-update", str(total), "--max-update", str(total),
         "--batch-size", str(preset.batch_size), "--update-freq", str(preset.update_freq),
         "--required-batch-size-multiple", "1", "--skip-invalid-size-inputs-valid-test",
@@ -433,6 +471,8 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     # fp16: fairseq would flatten the parameters into one vector, and kilm_adamw's groups need their shapes
     # (with bf16 it never flattens).
     argv += {"fp32": [], "fp16": ["--fp16", "--fp16-no-flatten-grads"], "bf16": ["--bf16"]}[precision]
+    if opts.max_minutes is not None:
+        argv += ["--stop-time-hours", f"{opts.max_minutes / 60:.6g}"]
     if gpus == 0:
         argv.append("--cpu")
     if world > 1:
@@ -445,7 +485,7 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
             argv += CPU_WORKER_ARGS
     if notes:
         argv.append("--disable-validation")
-    return Plan(argv=[*argv, *extra], init=init, resume=resume, notes=tuple(notes))
+    return Plan(argv=[*argv, *extra], init=init, resume=resume, notes=tuple(notes), pass_updates=per_pass)
 
 
 def header(plan: Plan, opts: argparse.Namespace) -> str:
@@ -453,16 +493,16 @@ def header(plan: Plan, opts: argparse.Namespace) -> str:
     from .console import option
 
     argv = plan.argv
-    updates, planned = option(argv, "--max-update"), option(argv, "--total-num-update")
-    passes = opts.passes or PRESETS[opts.preset].passes
-    per_pass = int(planned) / passes if planned else 0
-    capped = f" (capped by --max-update; the plan is {planned})" if updates != planned else ""
+    updates = int(option(argv, "--max-update"))
+    hours = float(option(argv, "--stop-time-hours", "0"))
+    time_cap = f" or {hours * 60:g} minutes of training, whichever comes first" if hours > 0 else ""
     device = "the CPU" if "--cpu" in argv else f"{option(argv, '--distributed-world-size', '1')} GPU(s)"
     lines = [line for line in plan.describe().splitlines() if line.startswith("#")]
     lines += [f"kilm trainer: --mode {opts.mode}, --preset {opts.preset}, on {device}",
               f"data: {argv[argv.index(FAIRSEQ_TRAIN) + 1]}",
-              f"plan: {updates} updates{capped}; {passes} passes of {per_pass:g} updates, "
-              f"batch {option(argv, '--batch-size')} x update-freq {option(argv, '--update-freq')}",
+              f"plan: {updates} updates ({updates / plan.pass_updates:.3g} passes of {plan.pass_updates})"
+              f"{time_cap}, batch {option(argv, '--batch-size')} x update-freq {option(argv, '--update-freq')}; "
+              "the learning rate decays linearly to 0 at the end",
               f"log: {opts.save_dir / 'train.log'} (command, config, model, every record); "
               f"checkpoints and tensorboard/ in {opts.save_dir}"]
     return "\n".join(lines)
