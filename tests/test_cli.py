@@ -23,7 +23,7 @@ README_OPTIONS = {
                      "--unseen-entity-fraction", "--description-sources", "--wikidata-descriptions",
                      "--max-redirect-hops", "--max-page-bytes", "--streams-per-read", "--num-shards", "--beam-help"],
     "trainer.launch": ["--data", "--save-dir", "--preset", "--mode", "--init", "--gpus", "--nodes", "--master-addr",
-                       "--precision", "--passes", "--dry-run"],
+                       "--precision", "--passes", "--max-update", "--max-minutes", "--cpu-workers", "--dry-run"],
     "eval.run": ["--data", "--model", "--out", "--tasks"],
     "eval.export_hf": ["--checkpoint", "--data", "--out"],
     "eval.describe": ["--model", "--data", "--text", "--start", "--end"],
