@@ -8,6 +8,8 @@ counter for the runner's UI. DoFns tally them per bundle and emit ``(section, ke
 from __future__ import annotations
 
 import collections
+import logging
+import time
 
 import apache_beam as beam
 from apache_beam import pvalue
@@ -16,6 +18,33 @@ from apache_beam.transforms.window import GlobalWindows
 
 STATS = "stats"
 DEAD_LETTER = "dead_letter"
+#: Seconds between two progress lines of a worker.
+PROGRESS_INTERVAL = 30.0
+
+
+class Progress:
+    """Pages this process has finished so far, by outcome, logged every ``interval`` seconds: a long
+    local run shows that it moves (each worker process of ``multi_processing`` speaks for itself)."""
+
+    def __init__(self, interval: float = PROGRESS_INTERVAL) -> None:
+        self.interval = interval
+        self.counts: collections.Counter = collections.Counter()
+        self.started = self.last = time.monotonic()
+
+    def add(self, outcome: str, n: int = 1) -> None:
+        self.counts[outcome] += n
+        now = time.monotonic()
+        if now - self.last >= self.interval:
+            self.last = now
+            logging.getLogger("pipeline.progress").info(self.line(now))
+
+    def line(self, now: float) -> str:
+        outcomes = ", ".join(f"{n:,} {outcome}" for outcome, n in self.counts.most_common())
+        return (f"{sum(self.counts.values()):,} pages done in {now - self.started:.0f} s by this worker "
+                f"({outcomes})")
+
+
+PROGRESS = Progress()
 
 
 class CountingDoFn(beam.DoFn):
@@ -28,6 +57,8 @@ class CountingDoFn(beam.DoFn):
 
     def stat(self, section: str, key: str, n: int = 1) -> None:
         self._stats[section, key] += n
+        if section == "outcomes":
+            PROGRESS.add(key, n)
 
     def finish_bundle(self):
         for (section, key), n in sorted(self._stats.items()):

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from kilm import records
 from kilm import sequence as seq
@@ -224,6 +224,24 @@ def split_args(argv: Sequence[str]) -> tuple[KilmOptions, list[str]]:
     return KilmOptions(list(argv)), rest
 
 
+#: Beam's SDK worker processes (``--direct_running_mode multi_processing``) print every INFO line and warn
+#: that they discard flags the DirectRunner adds itself; on a local run they keep warnings, errors and our
+#: progress lines. A user's own values of these flags win.
+QUIET_LOCAL_WORKERS = {
+    "--default_sdk_harness_log_level": "WARNING",
+    "--sdk_harness_log_level_overrides": json.dumps(
+        {"__main__": "ERROR", "apache_beam.options.pipeline_options": "ERROR", "pipeline": "INFO"}),
+}
+
+
+def with_quiet_local_workers(beam_args: list[str]) -> list[str]:
+    """``beam_args`` plus :data:`QUIET_LOCAL_WORKERS` for a local run (other runners log elsewhere)."""
+    if PipelineOptions(beam_args).view_as(StandardOptions).runner not in (None, "DirectRunner", "direct"):
+        return beam_args
+    given = {arg.split("=", 1)[0] for arg in beam_args}
+    return [*beam_args, *(f"{flag}={value}" for flag, value in QUIET_LOCAL_WORKERS.items() if flag not in given)]
+
+
 def run(argv: list[str] | None = None, *, build_only: bool = False):
     """Parse options, check inputs, build and run the pipeline; returns the Beam result."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -236,7 +254,7 @@ def run(argv: list[str] | None = None, *, build_only: bool = False):
     tokenizer = pretrained_tokenizer(options)
     log.info("kilm pipeline: %d input file(s) from %s (%s), output %s", len(paths), site.dbname, site.language,
              options.output)
-    pipeline = beam.Pipeline(options=PipelineOptions(beam_args))
+    pipeline = beam.Pipeline(options=PipelineOptions(with_quiet_local_workers(beam_args)))
     build_pipeline(pipeline, options, paths, site, tokenizer)
     if build_only:
         return pipeline

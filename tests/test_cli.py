@@ -4,6 +4,7 @@ way to name a run (``--data OUT``) with a one-line message for a wrong directory
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,34 @@ def test_beam_flags_pass_and_unknown_flags_are_refused(capsys: pytest.CaptureFix
         split_args(["--input", "x.xml", "--max-tokns", "9"])
     assert exit_.value.code == 2
     assert "unknown option: --max-tokns; did you mean --max-tokens?" in capsys.readouterr().err
+
+
+def test_local_workers_are_quiet_unless_the_user_says_otherwise() -> None:
+    from pipeline.run import QUIET_LOCAL_WORKERS, with_quiet_local_workers
+
+    local = with_quiet_local_workers(["--direct_running_mode", "multi_processing"])
+    assert local[2:] == [f"{flag}={value}" for flag, value in QUIET_LOCAL_WORKERS.items()]
+    own = with_quiet_local_workers(["--default_sdk_harness_log_level=DEBUG"])
+    assert own[0] == "--default_sdk_harness_log_level=DEBUG" and len(own) == 2  # the user's level stays
+    dataflow = ["--runner", "DataflowRunner", "--project", "p"]
+    assert with_quiet_local_workers(dataflow) == dataflow  # Dataflow's logs go to Cloud Logging
+
+
+def test_pipeline_progress_lines_count_outcomes_so_far(caplog: pytest.LogCaptureFixture) -> None:
+    from pipeline.outcomes import Progress
+
+    progress = Progress(interval=0.0)
+    with caplog.at_level(logging.INFO, logger="pipeline.progress"):
+        progress.add("article")
+        progress.add("redirect", 2)
+        progress.add("article")
+    assert len(caplog.messages) == 3
+    assert caplog.messages[-1].startswith("4 pages done in ")
+    assert caplog.messages[-1].endswith("by this worker (2 article, 2 redirect)")
+    quiet = Progress(interval=3600.0)
+    with caplog.at_level(logging.INFO, logger="pipeline.progress"):
+        quiet.add("article")
+    assert len(caplog.messages) == 3  # one line per interval, not per page
 
 
 @pytest.mark.parametrize("module, argv, nearest", [
