@@ -38,3 +38,29 @@ def test_cli_refuses_zero_seeds_and_abbreviations(capsys):
         else:
             raise AssertionError(f"{bad} accepted")
     assert parser().parse_args(["--seeds", "3"]).workdir == Path("runs/demo")
+
+
+def test_a_step_runs_its_stages_together_with_the_cores_shared(tmp_path, monkeypatch):
+    import os
+    import sys
+
+    from demo.flow import Stage, run_step
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    show = "import os; print(os.environ['OMP_NUM_THREADS'])"
+    step = [Stage(f"job{i}", [sys.executable, "-c", show], tmp_path / f".job{i}.done",
+                  tmp_path / f"job{i}" / "console.log") for i in range(2)]
+    times = run_step(step, 1, 2)
+    assert set(times) == {"job0", "job1"}
+    assert [s.console.read_text() for s in step] == ["1\n", "1\n"]  # one thread each on two cores
+    assert all(s.done.is_file() for s in step)
+    assert run_step(step, 1, 2) == {"job0": 0.0, "job1": 0.0}  # finished stages are reused
+    bad = Stage("bad", [sys.executable, "-c", "raise SystemExit(3)"], tmp_path / ".bad.done", tmp_path / "bad.log")
+    fine = Stage("fine", [sys.executable, "-c", "pass"], tmp_path / ".fine.done", tmp_path / "fine.log")
+    try:
+        run_step([bad, fine], 1, 2)
+    except SystemExit as error:
+        assert f"'bad' (exit 3; see {tmp_path / 'bad.log'})" in str(error)
+    else:
+        raise AssertionError("a failed stage passed")
+    assert fine.done.is_file() and not bad.done.is_file()  # the stage that finished is kept
