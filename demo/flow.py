@@ -16,7 +16,7 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +103,18 @@ def plan(workdir: Path, entities: int, world_seed: int, seeds: int, base_passes:
     return Plan(steps, reports)
 
 
+def finishing_order(running: list[tuple]) -> Iterator[tuple]:
+    """The running entries (their last item a ``Popen``) as each process ends, so each gets its own time."""
+    left = list(running)
+    while left:
+        ended = [entry for entry in left if entry[-1].poll() is not None]
+        if not ended:
+            time.sleep(0.2)
+        for entry in ended:
+            left.remove(entry)
+            yield entry
+
+
 def run_step(step: Sequence[Stage], first: int, total: int) -> dict[str, float]:
     """Run a step's stages (each reused when the same command finished before), several at once with
     the cores shared out; each stage's wall time in seconds (a reused one: 0)."""
@@ -128,8 +140,8 @@ def run_step(step: Sequence[Stage], first: int, total: int) -> dict[str, float]:
             stderr=subprocess.STDOUT if output else None)))
     times = {stage.name: 0.0 for stage in step}
     failed = []
-    for index, stage, start, output, process in running:
-        code = process.wait()
+    for index, stage, start, output, process in finishing_order(running):
+        code = process.returncode
         times[stage.name] = time.perf_counter() - start
         if output is not None:
             output.close()

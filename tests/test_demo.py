@@ -64,3 +64,8 @@ def test_a_step_runs_its_stages_together_with_the_cores_shared(tmp_path, monkeyp
     else:
         raise AssertionError("a failed stage passed")
     assert fine.done.is_file() and not bad.done.is_file()  # the stage that finished is kept
+    slow = Stage("slow", [sys.executable, "-c", "import time; time.sleep(1.5)"], tmp_path / ".slow.done",
+                 tmp_path / "slow.log")
+    quick = Stage("quick", [sys.executable, "-c", "pass"], tmp_path / ".quick.done", tmp_path / "quick.log")
+    times = run_step([slow, quick], 1, 2)
+    assert times["quick"] < 1.0 < 1.5 <= times["slow"]  # each stage's own time, not the step's
