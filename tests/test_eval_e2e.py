@@ -219,3 +219,13 @@ def test_baselines_without_models(world, tmp_path):
     assert "probe_fact_accuracy_copy_context_seen" not in baselines  # needs --truth
     text = (tmp_path / "report.md").read_text()
     assert "## Knowledge-free baselines" in text and "## Probe" not in text
+
+
+def test_eval_console_is_quiet(world, checkpoint, tmp_path):
+    """No library advice on stderr (fairseq's tensorboardX request, torch's attention-mask deprecation)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "eval.run", "--data", str(world.out), "--model", f"kilm={checkpoint}",
+         "--out", str(tmp_path / "r"), "--tasks", "probe,retention", "--limit", "4", "--no-progress"],
+        cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "tensorboardX" not in result.stderr and "Warning" not in result.stderr, result.stderr
