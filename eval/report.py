@@ -133,6 +133,11 @@ def markdown(summary: dict[str, Any]) -> str:
     models, settings = summary["models"], summary.get("settings", {})
     names = list(models)
     lines = ["Every cell is `value [95% interval]`. " + settings.get("intervals", "") + ".", ""]
+    if settings.get("split") == "train":
+        lines[:0] = ["Items from the **train** split: pages the models trained on (memorisation, not held-out "
+                     "knowledge).", ""]
+    elif settings.get("split") == "valid":
+        lines[:0] = ["Items from the **valid** split (held-out pages the training validated on).", ""]
     shown: set[str] = set()
     for title, metrics in GROUPS.items():
         task = next(iter(metrics)).split("_")[0]

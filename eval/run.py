@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="report directory")
     p.add_argument("--tasks", default=",".join(TASKS),
                    help=f"comma-separated subset of {','.join(TASKS)}, or none (external benchmarks only)")
+    p.add_argument("--split", choices=("test", "valid", "train"), default="test",
+                   help="whose mentions and paragraphs are the items: test (pages held out from training: what "
+                        "the model knows); train measures what it memorised of its own training pages")
     p.add_argument("--limit", type=int, default=None,
                    help="at most N items per task (the first N, file order; default: all)")
     p.add_argument("--batch-size", type=int, default=16, help="mentions (probe, ed) or paragraphs per batch")
@@ -137,9 +140,9 @@ def evaluate(args: argparse.Namespace, specs: list[ModelSpec], tasks: list[str],
     entities = load_entities(args.data)
     facts = load_facts(args.truth) if args.truth is not None else None
     progress = not args.no_progress
-    items = probe_items(args.data, entities, args.limit) if "probe" in tasks else []
-    edset = ed_items(args.data, load_alias(args.data), args.limit) if "ed" in tasks else None
-    rows = plain_rows(args.data, "test", args.limit) if "retention" in tasks else []
+    items = probe_items(args.data, entities, args.limit, args.split) if "probe" in tasks else []
+    edset = ed_items(args.data, load_alias(args.data), args.limit, args.split) if "ed" in tasks else None
+    rows = plain_rows(args.data, args.split, args.limit) if "retention" in tasks else []
     language = language_token(args.data)
     baseline_columns = {**(probe_baselines(items, facts) if "probe" in tasks else {}),
                         **(ed_baselines(edset, entities) if edset is not None else {})}
@@ -229,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    settings = {"tasks": tasks, "limit": args.limit, "beam": args.beam, "max_new_tokens": args.max_new_tokens,
+    settings = {"tasks": tasks, "split": args.split, "limit": args.limit, "beam": args.beam,
+                "max_new_tokens": args.max_new_tokens,
                 "length_penalty": 1.0, "no_repeat_ngram_size": 0, "bootstrap_seed": args.seed,
                 "retention_noise": dataclasses.asdict(NoiseSettings(seed=args.noise_seed)), "data": str(args.data),
                 "truth": None if args.truth is None else str(args.truth),

@@ -202,6 +202,9 @@ def test_report_labels_units_directions_and_says_why_a_cell_is_empty():
     assert "ED accuracy, most-frequent entity (%, higher is better) `ed_mfe` | 40.00 |" in text
     assert why_empty("retention_loss", settings) == "task not run"
     assert why_empty("ed_constrained_accuracy", settings) == "needs --ed-constrained"
+    assert not text.startswith("Items from")  # test items: the default needs no word
+    memorised = markdown({**summary, "settings": {**settings, "split": "train"}})
+    assert memorised.startswith("Items from the **train** split: pages the models trained on")
 
 
 # ---- demo seed summary ----------------------------------------------------------------------------
