@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from synth import truth_path
 
@@ -104,11 +105,22 @@ def plan(workdir: Path, entities: int, world_seed: int, seeds: int, base_passes:
     return Plan(steps, reports)
 
 
-def finishing_order(running: list[tuple]) -> Iterator[tuple]:
-    """The running entries (their last item a ``Popen``) as each process ends, so each gets its own time."""
+@dataclass
+class Running:
+    """A stage started by :func:`run_step`."""
+
+    index: int
+    stage: Stage
+    start: float
+    output: IO | None  # the console file of a stage run beside others
+    process: subprocess.Popen
+
+
+def finishing_order(running: list[Running]) -> Iterator[Running]:
+    """The running stages as each process ends, so that each gets its own time."""
     left = list(running)
     while left:
-        ended = [entry for entry in left if entry[-1].poll() is not None]
+        ended = [entry for entry in left if entry.process.poll() is not None]
         if not ended:
             time.sleep(0.2)
         for entry in ended:
@@ -136,21 +148,21 @@ def run_step(step: Sequence[Stage], first: int, total: int) -> dict[str, float]:
         if threads and stage.console is not None:
             stage.console.parent.mkdir(parents=True, exist_ok=True)
             output = stage.console.open("w")
-        running.append((index, stage, time.perf_counter(), output, subprocess.Popen(
+        running.append(Running(index, stage, time.perf_counter(), output, subprocess.Popen(
             stage.command, cwd=Path(__file__).resolve().parents[1], env=env, stdout=output,
             stderr=subprocess.STDOUT if output else None)))
     times = {stage.name: 0.0 for stage in step}
     failed = []
-    for index, stage, start, output, process in finishing_order(running):
-        code = process.returncode
-        times[stage.name] = time.perf_counter() - start
-        if output is not None:
-            output.close()
+    for done in finishing_order(running):
+        stage, code = done.stage, done.process.returncode
+        times[stage.name] = time.perf_counter() - done.start
+        if done.output is not None:
+            done.output.close()
         if code != 0:
-            failed.append(f"'{stage.name}' (exit {code}{f'; see {stage.console}' if output else ''})")
+            failed.append(f"'{stage.name}' (exit {code}{f'; see {stage.console}' if done.output else ''})")
             continue
         stage.done.write_text(shlex.join(stage.command))
-        print(f"[{index}/{total}] {stage.name}: {times[stage.name]:.0f} s", flush=True)
+        print(f"[{done.index}/{total}] {stage.name}: {times[stage.name]:.0f} s", flush=True)
     if failed:
         raise SystemExit(f"stage {', '.join(failed)} failed; fix and re-run: finished stages are reused")
     return times
