@@ -129,7 +129,7 @@ def plain_rows(out: Path, split: str = "test", limit: int | None = None) -> list
     from kilm.indexed import read_indexed
 
     prefix = out / "bin" / "plain" / split
-    check_split(out, "plain_sequences", split)
+    check_split(out, "denoising_sequences", split)
     if not Path(f"{prefix}.idx").is_file():
         raise DataError(f"retention needs {prefix}.idx/.bin (the pipeline's plain rows)")
     rows = [row.tolist() for row in read_indexed(prefix)]

@@ -157,13 +157,19 @@ def language_token(out: Path) -> str | None:
                           ) from None
 
 
+#: Names a section had in manifests written before ``format_version`` 2.
+_FORMER_SECTION_NAMES = {"denoising_sequences": "plain_sequences"}
+
+
 def split_rows(out: Path, section: str, split: str) -> int | None:
     """Rows of a split the pipeline recorded (``section``: ``examples``, ``sequences`` or
-    ``plain_sequences``); ``None`` when no manifest records it. A split with no rows has no files (as
+    ``denoising_sequences``); ``None`` when no manifest records it. A split with no rows has no files (as
     fairseq-preprocess writes none for a split it was not given), so readers ask here why."""
     manifest = read_manifest(out)
     if manifest is None:
         return None
+    if section not in manifest and section in _FORMER_SECTION_NAMES:
+        section = _FORMER_SECTION_NAMES[section]
     try:
         recorded = manifest.get(section, {}).get(split)
         return None if recorded is None else int(recorded)

@@ -110,8 +110,8 @@ def example_rows(example: dict, tokenizer: KilmTokenizer, rules: RowRules) -> Ex
                     "span": None}
             out.rows.append(Row(rules.shard(split, key), split, key, row, row, meta))
     knowledge_rows = sum(row.meta["entity"] is not None for row in out.rows)
-    out.stats["rows_by_kind", f"{split}_knowledge"] += knowledge_rows
-    out.stats["rows_by_kind", f"{split}_plain"] += len(out.rows) - knowledge_rows
+    out.stats["sequences_with_knowledge", split] += knowledge_rows
+    out.stats["sequences_without_knowledge", split] += len(out.rows) - knowledge_rows
     out.stats["mentions_by_split", split] += len(mentions)
     out.stats["described_mentions_by_split", split] += sum(bool(k) for k in example["knowledge"])
     return out
@@ -163,7 +163,7 @@ class Binarize(beam.PTransform):
                         | "WritePlain" >> beam.ParDo(WritePlainRowsFn(self.output), tokenizer))
         stats = (
             (counts | "SequenceStats" >> beam.Map(lambda kv: ("sequences", kv[0][1], kv[1])),
-             plain_counts | "PlainStats" >> beam.Map(lambda kv: ("plain_sequences", kv[0], kv[1])))
+             plain_counts | "PlainStats" >> beam.Map(lambda kv: ("denoising_sequences", kv[0], kv[1])))
             | "FlattenSequenceStats" >> beam.Flatten()
         )
         return {"counted": stats, STATS: rows[STATS]}

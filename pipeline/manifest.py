@@ -16,7 +16,13 @@ from pipeline.options import KilmOptions
 from pipeline.sinks import write_bytes
 from pipeline.splits import SPLITS, SplitConfig
 
-FORMAT_VERSION = 1
+#: 2: ``plain_sequences`` became ``denoising_sequences``; ``sequences`` split by kind into
+#: ``sequences_with_knowledge`` and ``sequences_without_knowledge`` (were ``statistics.rows_by_kind``).
+FORMAT_VERSION = 2
+#: Rows counted per split, zeros included: paragraphs; KILM rows (``bin/shardK``), all and by kind;
+#: rows of the plain-text corpus for fairseq's ``denoising`` task (``bin/plain``: base, control, retention).
+PER_SPLIT_SECTIONS = ("examples", "sequences", "sequences_with_knowledge", "sequences_without_knowledge",
+                      "denoising_sequences")
 LICENSE = ("Text derived from Wikipedia is licensed CC BY-SA (https://creativecommons.org/licenses/by-sa/4.0/); "
            "derived data keeps that license and needs attribution.")
 
@@ -44,7 +50,7 @@ def build_manifest(parts: list, static: dict) -> dict:
     manifest["counts"] = {"pages_read": sum(outcomes.values()), "outcomes": dict(sorted(outcomes.items()))}
     manifest["links"] = dict(sorted(counts.pop("links", {}).items()))
     manifest["redirects"] = dict(sorted(counts.pop("redirects", {}).items()))
-    for section in ("examples", "sequences", "plain_sequences"):  # per split, zeros included
+    for section in PER_SPLIT_SECTIONS:
         found = counts.pop(section, {})
         manifest[section] = {split: found.get(split, 0) for split in SPLITS}
     manifest["statistics"] = {k: dict(sorted(v.items())) for k, v in sorted(counts.items())}

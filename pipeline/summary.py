@@ -24,11 +24,11 @@ def _table(rows: dict[str, dict[str, int]]) -> list[str]:
     return lines
 
 
-def _by_split(statistics: dict, section: str, suffix: str = "") -> dict[str, int] | None:
+def _by_split(statistics: dict, section: str) -> dict[str, int] | None:
     found = statistics.get(section)
     if found is None:
         return None
-    return {split: found.get(f"{split}{suffix}", 0) for split in SPLITS}
+    return {split: found.get(split, 0) for split in SPLITS}
 
 
 def summary(manifest: dict, output: str) -> str:
@@ -46,13 +46,10 @@ def summary(manifest: dict, output: str) -> str:
                  f"{links.get('via_redirect', 0):,} through redirects)"
                  + (f"; not: {unresolved}" if unresolved else ""))
 
-    rows = {"paragraphs": manifest["examples"]}
-    knowledge, plain = _by_split(stats, "rows_by_kind", "_knowledge"), _by_split(stats, "rows_by_kind", "_plain")
-    if knowledge is not None and plain is not None:
-        rows |= {"rows with knowledge": knowledge, "plain rows (kilm)": plain}
-    else:
-        rows["rows (kilm)"] = manifest["sequences"]
-    rows["plain rows (base)"] = manifest["plain_sequences"]
+    knowledge = manifest["sequences_with_knowledge"]
+    rows = {"paragraphs": manifest["examples"], "kilm rows with knowledge": knowledge,
+            "kilm rows without": manifest["sequences_without_knowledge"],
+            "denoising rows (base)": manifest["denoising_sequences"]}
     mentions = _by_split(stats, "mentions_by_split")
     described = _by_split(stats, "described_mentions_by_split")
     if mentions is not None and described is not None:
@@ -66,12 +63,12 @@ def summary(manifest: dict, output: str) -> str:
     if total and resolved / total < MIN_LINK_RATE:
         warnings.append(f"only {_percent(resolved, total)} of links resolved: most linked pages are not in the "
                         "input (a partial dump?), so few rows carry knowledge")
-    if knowledge is not None and knowledge["test"] == 0:
+    if knowledge["test"] == 0:
         warnings.append("no test row carries knowledge: probe and ED have nothing to score")
     elif described is not None and described["test"] < MIN_TEST_MENTIONS:
         warnings.append(f"{described['test']} test mentions with a description (< {MIN_TEST_MENTIONS}): probe "
                         "scores will be noise; use a larger dump or --test-fraction")
-    if knowledge is not None and knowledge["train"] == 0:
+    if knowledge["train"] == 0:
         warnings.append("no train row carries knowledge: KILM training would learn plain text only")
     lines += [f"WARNING: {w}" for w in warnings]
     if manifest.get("errors"):

@@ -231,8 +231,8 @@ def test_binarize_writes_the_groups_that_have_rows(tokenizer, tmp_path):
                 "tokenizer": p | "Tokenizer" >> beam.Create([tokenizer.to_json()])}
                | Binarize(str(tmp_path), rules))
         assert_that(out["counted"] | beam.Filter(lambda c: c[2] > 0), equal_to([
-            ("sequences", "train", 1), ("sequences", "test", 1), ("plain_sequences", "train", 1),
-            ("plain_sequences", "test", 1)]), label="counted")
+            ("sequences", "train", 1), ("sequences", "test", 1), ("denoising_sequences", "train", 1),
+            ("denoising_sequences", "test", 1)]), label="counted")
     written = {(d.name, f.name.split(".")[0]) for d in (tmp_path / "bin").glob("shard*") for f in d.glob("*.idx")}
     # A group with no rows gets no files (fairseq cannot mmap an empty .bin); valid has none here.
     assert ("shard0", "test") in written and ("shard0", "valid") not in written

@@ -12,10 +12,10 @@ def manifest(links: dict, test_knowledge: int, test_described: int) -> dict:
         "links": links,
         "examples": dict.fromkeys(splits, 5),
         "sequences": dict.fromkeys(splits, 6),
-        "plain_sequences": dict.fromkeys(splits, 5),
+        "sequences_with_knowledge": {"train": 4, "valid": 1, "test": test_knowledge},
+        "sequences_without_knowledge": {"train": 2, "valid": 5, "test": 6 - test_knowledge},
+        "denoising_sequences": dict.fromkeys(splits, 5),
         "statistics": {
-            "rows_by_kind": {"train_knowledge": 4, "train_plain": 2, "valid_knowledge": 1, "valid_plain": 5,
-                             "test_knowledge": test_knowledge, "test_plain": 6 - test_knowledge},
             "mentions_by_split": {"train": 8, "valid": 2, "test": max(test_described, 1)},
             "described_mentions_by_split": {"train": 8, "valid": 2, "test": test_described},
         },
@@ -30,7 +30,7 @@ def test_a_healthy_run_reads_as_rates_and_a_table_without_warnings() -> None:
     assert lines[1] == "entities: 9 (articles)"
     assert lines[2] == "links resolved: 90 of 100 (90.0%; 10 through redirects); not: 10 missing target"
     assert "{" not in text and "WARNING" not in text
-    assert any(line.split() == ["rows", "with", "knowledge", "4", "1", "40"] for line in lines)
+    assert any(line.split() == ["kilm", "rows", "with", "knowledge", "4", "1", "40"] for line in lines)
     assert "40 probe mentions" in text
 
 

@@ -52,3 +52,15 @@ def test_missing_and_malformed_files_are_named(tmp_path):
     with pytest.raises(records.RecordError, match=r"alias-00000-of-00001.jsonl.gz:2"):
         list(records.read_aliases(tmp_path))
     assert json.loads(records.manifest_bytes({"a": "é"}).decode()) == {"a": "é"}
+
+
+def test_row_counts_read_from_this_and_earlier_manifests(tmp_path):
+    (tmp_path / "manifest.json").write_bytes(records.manifest_bytes(
+        {"format_version": 2, "sequences": {"valid": 0}, "denoising_sequences": {"valid": 7}}))
+    assert records.split_rows(tmp_path, "denoising_sequences", "valid") == 7
+    assert records.split_rows(tmp_path, "sequences", "valid") == 0
+    # format_version 1 named the plain-text corpus's rows ``plain_sequences``.
+    (tmp_path / "manifest.json").write_bytes(
+        records.manifest_bytes({"format_version": 1, "plain_sequences": {"valid": 3}}))
+    assert records.split_rows(tmp_path, "denoising_sequences", "valid") == 3
+    assert records.split_rows(tmp_path, "sequences", "valid") is None

@@ -43,7 +43,11 @@ def test_an_empty_split_has_no_files_and_the_manifest_says_so(small_wiki):
     manifest = json.loads((small_wiki / "manifest.json").read_text())
     assert manifest["examples"] == {"train": 12, "valid": 0, "test": 0}
     assert manifest["sequences"]["valid"] == manifest["sequences"]["test"] == 0
-    assert manifest["plain_sequences"]["valid"] == manifest["plain_sequences"]["test"] == 0
+    assert manifest["denoising_sequences"]["valid"] == manifest["denoising_sequences"]["test"] == 0
+    # KILM rows by kind: every link here resolves, so some train rows carry knowledge; the kinds add up.
+    assert manifest["sequences_with_knowledge"]["train"] > 0
+    assert all(manifest["sequences_with_knowledge"][split] + manifest["sequences_without_knowledge"][split]
+               == manifest["sequences"][split] for split in ("train", "valid", "test"))
     files = sorted(p.name for p in (small_wiki / "bin").rglob("*") if p.is_file())
     assert not [name for name in files if name.startswith(("valid.", "test."))]
     assert {"train.source.bin", "train.target.idx", "train.bin", "train.idx"} <= set(files)

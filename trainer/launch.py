@@ -426,7 +426,7 @@ def make_plan(opts: argparse.Namespace, extra: Sequence[str], env: Mapping[str, 
     else:
         if not (plain / "dict.txt").is_file():
             raise LaunchError(f"missing {plain / 'dict.txt'}")
-        notes = split_checks([plain / "train"], plain / "valid", data_dir.parent, "plain_sequences")
+        notes = split_checks([plain / "train"], plain / "valid", data_dir.parent, "denoising_sequences")
         data, dictionary = str(plain), plain / "dict.txt"
         task = ["--task", "denoising", "--criterion", "cross_entropy", *NOISE_ARGS, *DENOISING_ARGS,
                 "--tokens-per-sample", str(preset.block_tokens)]
