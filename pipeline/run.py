@@ -1,7 +1,9 @@
 """``python -m pipeline.run --input DUMP [--input DUMP ...] --output DIR [options] [Beam options]``
 
-Runs locally (DirectRunner, also ``--direct_num_workers 2 --direct_running_mode multi_processing``)
-and, unchanged, on Dataflow, Flink or Spark through Beam's own options (see README).
+Runs locally on Beam's FnApiRunner, the runner the tests use (also ``--direct_num_workers 2
+--direct_running_mode multi_processing``), and, unchanged, with ``--runner`` on Dataflow, Prism, Flink or
+Spark through Beam's own options (see README). ``--runner DataflowRunner --dry_run True`` builds the job,
+reports it and runs nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from pipeline.outcomes import DEAD_LETTER, STATS
 from pipeline.parse import PageRules, ParsePages
 from pipeline.read import ReadPages, open_raw
 from pipeline.resolve import ResolveLinks, ResolveRedirects
+from pipeline.runners import DryRun, check_dry_run, chosen_runner, is_dry_run
 from pipeline.sinks import WriteJsonl
 from pipeline.site import NO_SITEINFO, Site, one_site
 from pipeline.splits import SPLITS, SplitConfig
@@ -243,7 +246,8 @@ def with_quiet_local_workers(beam_args: list[str]) -> list[str]:
 
 
 def run(argv: list[str] | None = None, *, build_only: bool = False):
-    """Parse options, check inputs, build and run the pipeline; returns the Beam result."""
+    """Parse options, check inputs, build and run the pipeline; returns the Beam result, or for a dry run
+    the :class:`~pipeline.runners.DryRun` it built."""
     argv = list(sys.argv[1:] if argv is None else argv)
     options, beam_args = split_args(argv)
     check_options(options)
@@ -252,13 +256,17 @@ def run(argv: list[str] | None = None, *, build_only: bool = False):
         expand_inputs([options.wikidata_descriptions])
     site = site_of(paths)
     tokenizer = pretrained_tokenizer(options)
-    log.info("kilm pipeline: %d input file(s) from %s (%s), output %s", len(paths), site.dbname, site.language,
-             options.output)
-    pipeline = beam.Pipeline(options=PipelineOptions(with_quiet_local_workers(beam_args)))
+    beam_options = PipelineOptions(with_quiet_local_workers(beam_args))
+    pipeline = beam.Pipeline(runner=chosen_runner(beam_options), options=beam_options)
+    check_dry_run(pipeline)
+    log.info("kilm pipeline: %d input file(s) from %s (%s), output %s, on the %s", len(paths), site.dbname,
+             site.language, options.output, type(pipeline.runner).__name__)
     build_pipeline(pipeline, options, paths, site, tokenizer)
     if build_only:
         return pipeline
     result = pipeline.run()
+    if is_dry_run(beam_options):
+        return DryRun.of(pipeline, result, paths, f"{site.dbname} ({site.language})", options.output)
     result.wait_until_finish()
     return result
 
@@ -269,10 +277,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        run(argv)
+        result = run(argv)
     except (OptionError, InputError, TokenizerError) as err:
         print(f"python -m pipeline.run: error: {err}", file=sys.stderr)
         return 2
+    if isinstance(result, DryRun):
+        print(result.report())
+        return 0
     output = KilmOptions(argv).output
     with FileSystems.open(FileSystems.join(output, "manifest.json")) as f:
         manifest = json.loads(f.read())

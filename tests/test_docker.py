@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PIN = re.compile(r"""["']?([A-Za-z0-9_.\-]+)((?:==|>=|<=|<|>)[^\s"'\\]+)["']?""")
+PIN = re.compile(r"""["']?([A-Za-z0-9_.\-]+)(?:\[[a-z,]+\])?((?:==|>=|<=|<|>)[^\s"'\\]+)["']?""")  # name[extras]
 
 
 def requirement_specs() -> dict[str, str]:
