@@ -341,7 +341,9 @@ def _assemble(segments: list[tuple[str, str | None]]) -> tuple[str, list[Mention
     length = 0
     mentions: list[Mention] = []
     for raw, target in segments:
-        text = _WS.sub(" ", unicodedata.normalize("NFC", raw))
+        text = unicodedata.normalize("NFC", raw)
+        if not text.isprintable() or "  " in text:  # every whitespace but " " is unprintable: else nothing to collapse
+            text = _WS.sub(" ", text)
         if target is not None:
             text = RESIDUE.sub("", text)
         if not text:
