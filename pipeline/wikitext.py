@@ -2,7 +2,8 @@
 
 Each page is parsed once, and only what is kept: comments, ``<ref>``s, templates, tables and file links
 are cut first with a linear scanner (:mod:`pipeline.markup`), then each paragraph block goes through
-mwparserfromhell for links, formatting and entities.
+mwparserfromhell's tokenizer for links, formatting and entities (its tokens walked, not its node tree:
+see :class:`_Renderer`).
 Removed markup leaves a sentinel so that a line emptied by removal does not split a paragraph:
 paragraphs are the blocks between blank lines of the *original* wikitext (DESIGN.md, plain text rules).
 The sentinel stays in the rendered text as a *hole* until :func:`_tidy` has removed what holes leave
