@@ -401,8 +401,14 @@ def _without(text: str, mentions: list[Mention], spans: Iterable[tuple[int, int]
 
     kept = [0, *(x for span in merged for x in span), len(text)]
     new_text = "".join(text[a:b] for a, b in zip(kept[::2], kept[1::2], strict=True))
-    shifted = [Mention(moved(m.start), moved(m.end), m.surface, m.target) for m in mentions]
-    return _assemble(_segments_from(new_text, shifted))
+    segments, last = [], 0
+    for m in sorted(mentions, key=lambda m: m.start):  # moved() keeps their order
+        start, end = moved(m.start), moved(m.end)
+        segments.append((new_text[last:start], None))
+        segments.append((new_text[start:end], m.target))
+        last = end
+    segments.append((new_text[last:], None))
+    return _assemble(segments)
 
 
 def _scrub_residue(text: str, mentions: list[Mention]) -> tuple[str, list[Mention], int]:
@@ -419,16 +425,6 @@ def _tidy(text: str, mentions: list[Mention]) -> tuple[str, list[Mention]]:
         return text, mentions
     return _without(text, mentions, [hit.span() for run in _HOLE_RUN.finditer(text)
                                      for hit in _HOLE_TIDY.finditer(text, run.start(), run.end())])
-
-
-def _segments_from(text: str, mentions: list[Mention]) -> list[tuple[str, str | None]]:
-    segments, last = [], 0
-    for m in sorted(mentions, key=lambda m: m.start):
-        segments.append((text[last : m.start], None))
-        segments.append((text[m.start : m.end], m.target))
-        last = m.end
-    segments.append((text[last:], None))
-    return segments
 
 
 def parse_article(
