@@ -2,7 +2,8 @@
 
 Each page is parsed once, and only what is kept: comments, ``<ref>``s, templates, tables and file links
 are cut first with a linear scanner (:mod:`pipeline.markup`), then each paragraph block goes through
-mwparserfromhell for links, formatting and entities.
+mwparserfromhell's tokenizer for links, formatting and entities (its tokens walked, not its node tree:
+see :class:`_Renderer`).
 Removed markup leaves a sentinel so that a line emptied by removal does not split a paragraph:
 paragraphs are the blocks between blank lines of the *original* wikitext (DESIGN.md, plain text rules).
 The sentinel stays in the rendered text as a *hole* until :func:`_tidy` has removed what holes leave
@@ -20,17 +21,20 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import mwparserfromhell
 from mwparserfromhell import nodes
+from mwparserfromhell.parser import CTokenizer, tokens, use_c
+from mwparserfromhell.parser.builder import Builder
+from mwparserfromhell.parser.tokenizer import Tokenizer
 from sentencex import segment
 
 from pipeline.markup import DROPPED_TAGS, GONE, RESIDUE, Templates, file_link, strip_markup
-from pipeline.site import CATEGORY_NS, Site
+from pipeline.site import CATEGORY_NS, LinkTarget, Site
 
 _DISAMBIG_MAGIC = "__DISAMBIG__"
 _HEADING = re.compile(r"^(=+)\s*(.*?)\s*\1\s*$")
 _REDIRECT = re.compile(r"^\s*#[^\s\[]+\s*:?\s*\[\[([^\]|#]+)", re.UNICODE)
-_WS = re.compile(r"\s+")
+#: whitespace that collapsing to single spaces changes (all but a lone " "): text without any costs no copy
+_WS = re.compile(r"[^\S ]\s*| \s+")
 _PAREN = re.compile(r"\s*(?:\([^()]*\)|（[^（）]*）)")
 # What holes leave behind (H = the sentinel; P = punctuation and dashes a removal strands):
 _P = r"\s,;:、，；–—\-"
@@ -42,6 +46,11 @@ _HOLE_TIDY = re.compile(
     rf"|(?<=[,;:、，；])[\s{GONE}]*{GONE}[\s{GONE}]*[,;:、，；]"  # doubled punctuation: "X, , Y"
     rf"|\s*{GONE}[\s{GONE}]*(?=[,.;:!?。、，；])"  # a space before punctuation: "word , next"
     rf"|{GONE}")
+#: a run of the characters _HOLE_TIDY matches or looks around at, holding a hole: each of its matches lies
+#: within one, so it scans only those instead of every character of the paragraph
+_HOLE_RUN = re.compile(rf"[\s(（)）{_P}.!?。{GONE}]*{GONE}[\s(（)）{_P}.!?。{GONE}]*")
+#: every match of RESIDUE holds one of these
+_RESIDUE_MARKS = ("[[", "]]", "{{", "}}", "''", "{|", "|}")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?،。、，])")
 # Letters that continue a link ("[[apple]]s"); scripts written without spaces have no link trail.
 _TRAIL = re.compile(r"^[^\W\d_\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\uac00-\ud7af]+")
@@ -112,70 +121,168 @@ def _blocks(text: str) -> Iterable[tuple[str, str | None]]:
 
 
 class _Renderer:
-    """One paragraph block → (plain text, mentions), following the plain text rules."""
+    """One paragraph block → (plain text, mentions), following the plain text rules.
+
+    The block is walked as mwparserfromhell's *tokens*: building its node tree costs several times
+    the tokenizing. A construct whose rendering needs its source text with markup in it (a link
+    title holding an entity, a label with formatting) is built as mwparserfromhell's node and walked
+    as nodes (:meth:`_walk`); both walks apply the same rules (:meth:`_text`, :meth:`_link_target`,
+    :meth:`_link_shown`, :func:`_tag_shown`, :func:`_external_shown`)."""
 
     def __init__(self, site: Site, counts: dict[str, int]) -> None:
         self.site = site
         self.counts = counts
+        self.tokenizer = CTokenizer() if use_c and CTokenizer else Tokenizer()  # as mwparserfromhell.parse
 
     def render(self, block: str) -> tuple[str, list[Mention]]:
         segments: list[tuple[str, str | None]] = []
-        self._walk(mwparserfromhell.parse(block).nodes, segments)
+        toks = self.tokenizer.tokenize(block, 0, False)
+        self._walk_tokens(toks, 0, len(toks), segments)
         return _assemble(segments)
+
+    def _walk_tokens(self, toks: list, i: int, end: int, segments: list[tuple[str, str | None]]) -> None:
+        while i < end:
+            kind = type(toks[i])
+            if kind is tokens.Text:
+                self._text(toks[i]["text"], segments)
+                i += 1
+            elif kind is tokens.WikilinkOpen:
+                i = self._wikilink_tokens(toks, i, segments)
+            elif kind is tokens.TagOpenOpen:
+                i = self._tag_tokens(toks, i, segments)
+            elif kind is tokens.HTMLEntityStart:
+                i = self._entity_tokens(toks, i, segments)
+            elif kind is tokens.ExternalLinkOpen:
+                i = self._external_link_tokens(toks, i, segments)
+            else:  # comments, headings, templates and arguments left here render nothing
+                i = _until(toks, i + 1, _CLOSES) + 1
+
+    def _by_nodes(self, toks: list, i: int, segments: list[tuple[str, str | None]]) -> int:
+        """The construct opening at ``toks[i]`` built as mwparserfromhell's node and walked as nodes;
+        where it ends."""
+        end = _until(toks, i + 1, _CLOSES) + 1
+        self._walk(Builder().build(toks[i:end]).nodes, segments)
+        return end
+
+    def _wikilink_tokens(self, toks: list, i: int, segments: list[tuple[str, str | None]]) -> int:
+        title, j = _texts(toks, i + 1)
+        label = None
+        if type(toks[j]) is tokens.WikilinkSeparator:
+            label, j = _texts(toks, j + 1)
+        if type(toks[j]) is not tokens.WikilinkClose:  # markup in the title or label
+            return self._by_nodes(toks, i, segments)
+        found = self._link_target("".join(title), segments)
+        if found:
+            shown: list[tuple[str, str | None]] = []
+            for value in title if label is None else label:
+                self._text(value, shown)
+            self._link_shown(*found, shown, None if label is None else "".join(label), segments)
+        return j + 1
+
+    def _tag_tokens(self, toks: list, i: int, segments: list[tuple[str, str | None]]) -> int:
+        name, j = _texts(toks, i + 1)
+        if type(toks[j]) is tokens.TagAttrStart:
+            j = _until(toks, j, _TAG_OPENED)
+        elif type(toks[j]) not in _TAG_OPENED:  # markup in the tag name
+            return self._by_nodes(toks, i, segments)
+        shown = _tag_shown("".join(name))
+        if type(toks[j]) is tokens.TagCloseSelfclose:  # no contents
+            if shown is not None:
+                segments.append((shown, None))
+            return j + 1
+        closing = _until(toks, j + 1, (tokens.TagOpenClose,))
+        if shown is None:
+            self._walk_tokens(toks, j + 1, closing, segments)
+        else:
+            segments.append((shown, None))
+        return _until(toks, closing + 1, (tokens.TagCloseClose,)) + 1
+
+    @staticmethod
+    def _entity_tokens(toks: list, i: int, segments: list[tuple[str, str | None]]) -> int:
+        """``&name;``, ``&#65;``, ``&#x41;`` as mwparserfromhell's builder makes them, normalised."""
+        if type(toks[i + 1]) is not tokens.HTMLEntityNumeric:
+            entity, end = nodes.HTMLEntity(toks[i + 1]["text"], named=True, hexadecimal=False), i + 3
+        elif type(toks[i + 2]) is tokens.HTMLEntityHex:
+            entity = nodes.HTMLEntity(toks[i + 3]["text"], named=False, hexadecimal=True, hex_char=toks[i + 2]["char"])
+            end = i + 5
+        else:
+            entity, end = nodes.HTMLEntity(toks[i + 2]["text"], named=False, hexadecimal=False), i + 4
+        segments.append((entity.normalize(), None))
+        return end
+
+    def _external_link_tokens(self, toks: list, i: int, segments: list[tuple[str, str | None]]) -> int:
+        url, j = _texts(toks, i + 1)
+        if type(toks[j]) is tokens.ExternalLinkSeparator:
+            end = _until(toks, j + 1, (tokens.ExternalLinkClose,))
+            self._walk_tokens(toks, j + 1, end, segments)
+            return end + 1
+        if type(toks[j]) is not tokens.ExternalLinkClose:  # markup in the url
+            return self._by_nodes(toks, i, segments)
+        segments.append((_external_shown(toks[i].brackets, "".join(url)), None))
+        return j + 1
 
     def _walk(self, node_list, segments: list[tuple[str, str | None]]) -> None:
         for node in node_list:
             if isinstance(node, nodes.Text):
-                value = node.value  # holes stay until _tidy
-                if segments and segments[-1][1] is not None and value:
-                    trail = _TRAIL.match(value.lstrip(GONE))  # removed markup does not end a link trail
-                    if trail:
-                        surface, target = segments[-1]
-                        segments[-1] = (surface + trail.group(), target)
-                        value = value.lstrip(GONE)[trail.end() :]
-                if value:
-                    segments.append((value, None))
+                self._text(node.value, segments)
             elif isinstance(node, nodes.Wikilink):
-                self._link(node, segments)
+                found = self._link_target(str(node.title), segments)
+                if found:
+                    shown: list[tuple[str, str | None]] = []
+                    self._walk((node.text if node.text is not None else node.title).nodes, shown)
+                    self._link_shown(*found, shown, None if node.text is None else str(node.text), segments)
             elif isinstance(node, nodes.Tag):
-                if node.tag.lower() in ("br", "hr"):
-                    segments.append((" ", None))
-                elif node.contents is not None and node.tag.lower() not in DROPPED_TAGS:
-                    self._walk(node.contents.nodes, segments)
+                shown_tag = _tag_shown(str(node.tag))
+                if shown_tag is None:
+                    self._walk(node.contents.nodes, segments)  # empty for a self-closing tag
                 else:
-                    segments.append((GONE, None))
+                    segments.append((shown_tag, None))
             elif isinstance(node, nodes.HTMLEntity):
                 segments.append((node.normalize(), None))
             elif isinstance(node, nodes.ExternalLink):
                 if node.title is not None:
                     self._walk(node.title.nodes, segments)
-                elif not node.brackets:
-                    segments.append((str(node.url), None))
-                else:  # "[https://…]" shows a number: a hole to us
-                    segments.append((GONE, None))
+                else:
+                    segments.append((_external_shown(node.brackets, str(node.url)), None))
             # Comments, headings, templates and arguments left here render nothing.
 
-    def _link(self, node: nodes.Wikilink, segments: list[tuple[str, str | None]]) -> None:
-        raw_target = html.unescape(str(node.title).replace(GONE, ""))
+    @staticmethod
+    def _text(value: str, segments: list[tuple[str, str | None]]) -> None:
+        """Text, its leading letters joined to a link just before it (the link trail)."""
+        if segments and segments[-1][1] is not None and value:
+            trail = _TRAIL.match(value.lstrip(GONE))  # removed markup does not end a link trail
+            if trail:
+                surface, target = segments[-1]
+                segments[-1] = (surface + trail.group(), target)
+                value = value.lstrip(GONE)[trail.end() :]
+        if value:  # holes stay until _tidy
+            segments.append((value, None))
+
+    def _link_target(self, title: str, segments: list[tuple[str, str | None]]) -> tuple[str, LinkTarget] | None:
+        """(raw target, target) of a wikilink whose title is ``title``, or None for one that shows
+        nothing (interlanguage, file, category: a hole, counted)."""
+        raw_target = html.unescape(title.replace(GONE, ""))
         target = self.site.parse_link_target(raw_target)
         if target.interwiki == "interlanguage":
-            self.counts["interlanguage"] = self.counts.get("interlanguage", 0) + 1
-            segments.append((GONE, None))
-            return
-        if file_link(raw_target, self.site):  # one inside a link's own text, left by strip_markup
-            self.counts["file"] = self.counts.get("file", 0) + 1
-            segments.append((GONE, None))
-            return
-        if target.namespace == CATEGORY_NS and not target.leading_colon:
-            self.counts["category"] = self.counts.get("category", 0) + 1
-            segments.append((GONE, None))
-            return
-        inner: list[tuple[str, str | None]] = []
-        self._walk((node.text if node.text is not None else node.title).nodes, inner)
-        visible = "".join(s for s, _ in inner).replace(GONE, "")
-        if node.text is None:
+            kind = "interlanguage"
+        elif file_link(raw_target, self.site):  # one inside a link's own text, left by strip_markup
+            kind = "file"
+        elif target.namespace == CATEGORY_NS and not target.leading_colon:
+            kind = "category"
+        else:
+            return raw_target, target
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        segments.append((GONE, None))
+        return None
+
+    def _link_shown(self, raw_target: str, target: LinkTarget, shown: list[tuple[str, str | None]],
+                    label: str | None, segments: list[tuple[str, str | None]]) -> None:
+        """A wikilink as it shows (``shown``: its label, or its title without one, rendered): a mention,
+        or plain text for a link to no article."""
+        visible = "".join(s for s, _ in shown).replace(GONE, "")
+        if label is None:
             visible = visible.lstrip().lstrip(":")
-        if not visible.strip() and node.text is not None and not str(node.text).strip():
+        if not visible.strip() and label is not None and not label.strip():
             visible = re.sub(r"\s*\([^()]*\)\s*$", "", raw_target.split(":")[-1])  # the pipe trick
         if target.namespace != 0 or target.interwiki or not target.title or raw_target.strip().startswith("#"):
             self.counts["not_an_article"] = self.counts.get("not_an_article", 0) + 1
@@ -184,13 +291,62 @@ class _Renderer:
         segments.append((visible, target.title))
 
 
+#: tokens that open a construct mwparserfromhell's builder makes a node of, and those that close one
+_OPENS = frozenset({tokens.TemplateOpen, tokens.ArgumentOpen, tokens.WikilinkOpen, tokens.ExternalLinkOpen,
+                    tokens.HTMLEntityStart, tokens.HeadingStart, tokens.CommentStart, tokens.TagOpenOpen})
+_CLOSES = frozenset({tokens.TemplateClose, tokens.ArgumentClose, tokens.WikilinkClose, tokens.ExternalLinkClose,
+                     tokens.HTMLEntityEnd, tokens.HeadingEnd, tokens.CommentEnd, tokens.TagCloseSelfclose,
+                     tokens.TagCloseClose})
+_TAG_OPENED = (tokens.TagCloseOpen, tokens.TagCloseSelfclose)  # the end of a tag's name and attributes
+
+
+def _until(toks: list, i: int, stops) -> int:
+    """The index of the first token from ``i`` on, outside constructs opened after ``i``, of a type in
+    ``stops``."""
+    depth = 0
+    while True:
+        kind = type(toks[i])
+        if not depth and kind in stops:
+            return i
+        if kind in _OPENS:
+            depth += 1
+        elif kind in _CLOSES:
+            depth -= 1
+        i += 1
+
+
+def _texts(toks: list, i: int) -> tuple[list[str], int]:
+    """The values of the Text tokens from ``i`` on, and the index of the first other token."""
+    values = []
+    while type(toks[i]) is tokens.Text:
+        values.append(toks[i]["text"])
+        i += 1
+    return values, i
+
+
+def _tag_shown(name: str) -> str | None:
+    """What a tag shows in place of its contents (a space for a line break, a hole for a dropped
+    tag), or None where its contents show."""
+    name = name.lower()
+    if name in ("br", "hr"):
+        return " "
+    return GONE if name in DROPPED_TAGS else None
+
+
+def _external_shown(brackets: bool, url: str) -> str:
+    """An external link without a title: a bare url shows; ``[https://…]`` shows a number, a hole to us."""
+    return GONE if brackets else url
+
+
 def _assemble(segments: list[tuple[str, str | None]]) -> tuple[str, list[Mention]]:
     """Join segments, collapsing whitespace and keeping mention offsets exact (code points, NFC)."""
     out: list[str] = []
     length = 0
     mentions: list[Mention] = []
     for raw, target in segments:
-        text = _WS.sub(" ", unicodedata.normalize("NFC", raw))
+        text = unicodedata.normalize("NFC", raw)
+        if not text.isprintable() or "  " in text:  # every whitespace but " " is unprintable: else nothing to collapse
+            text = _WS.sub(" ", text)
         if target is not None:
             text = RESIDUE.sub("", text)
         if not text:
@@ -247,12 +403,20 @@ def _without(text: str, mentions: list[Mention], spans: Iterable[tuple[int, int]
 
     kept = [0, *(x for span in merged for x in span), len(text)]
     new_text = "".join(text[a:b] for a, b in zip(kept[::2], kept[1::2], strict=True))
-    shifted = [Mention(moved(m.start), moved(m.end), m.surface, m.target) for m in mentions]
-    return _assemble(_segments_from(new_text, shifted))
+    segments, last = [], 0
+    for m in sorted(mentions, key=lambda m: m.start):  # moved() keeps their order
+        start, end = moved(m.start), moved(m.end)
+        segments.append((new_text[last:start], None))
+        segments.append((new_text[start:end], m.target))
+        last = end
+    segments.append((new_text[last:], None))
+    return _assemble(segments)
 
 
 def _scrub_residue(text: str, mentions: list[Mention]) -> tuple[str, list[Mention], int]:
     """Remove markup left by unbalanced links/formatting, shifting mention offsets to match."""
+    if not any(mark in text for mark in _RESIDUE_MARKS):  # far cheaper than the regex scan
+        return text, mentions, 0
     hits = [hit.span() for hit in RESIDUE.finditer(text)]
     if not hits:
         return text, mentions, 0
@@ -263,17 +427,8 @@ def _tidy(text: str, mentions: list[Mention]) -> tuple[str, list[Mention]]:
     """Remove the holes and what they leave behind (:data:`_HOLE_TIDY`), offsets kept exact."""
     if GONE not in text:
         return text, mentions
-    return _without(text, mentions, (hit.span() for hit in _HOLE_TIDY.finditer(text)))
-
-
-def _segments_from(text: str, mentions: list[Mention]) -> list[tuple[str, str | None]]:
-    segments, last = [], 0
-    for m in sorted(mentions, key=lambda m: m.start):
-        segments.append((text[last : m.start], None))
-        segments.append((text[m.start : m.end], m.target))
-        last = m.end
-    segments.append((text[last:], None))
-    return segments
+    return _without(text, mentions, [hit.span() for run in _HOLE_RUN.finditer(text)
+                                     for hit in _HOLE_TIDY.finditer(text, run.start(), run.end())])
 
 
 def parse_article(
