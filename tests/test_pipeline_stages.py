@@ -81,7 +81,7 @@ def article(title: str, page_id: int, text: str, links: list[tuple[str, str]], d
     return {"title": title, "page_id": page_id, "paragraphs": [{"index": 0, "text": text, "in_lead": True,
                                                                 "mentions": mentions}],
             "description": description, "description_source": "short_description" if description else None,
-            "list_links": []}
+            "list_links": [], "body_links": []}
 
 
 def test_resolve_link_rules():
@@ -97,7 +97,7 @@ def test_resolve_links_through_redirects_and_to_missing_targets():
                          ("Mercury", "Mercury (disambiguation)")]),
                 article("River", 2, "River flows.", [], description="a river")]
     disambiguation = {"title": "Mercury (disambiguation)", "page_id": 3, "list_links": ["Mercury (planet)"],
-                      "paragraphs": []}
+                      "paragraphs": [], "body_links": []}
     with BeamTestPipeline() as p:
         out = ({"articles": p | "Articles" >> beam.Create(articles),
                 "disambiguations": p | "Dis" >> beam.Create([disambiguation]),
@@ -171,6 +171,7 @@ def test_build_knowledge_entities_and_aliases(splits, anchor_count):
     links = [("Town", (0, 0, "River", "a river"))]
     with BeamTestPipeline() as p:
         out = ({"articles": p | "Articles" >> beam.Create(articles), "links": p | "Links" >> beam.Create(links),
+                "body_links": p | "BodyLinks" >> beam.Create([]),
                 "aliases": p | "Aliases" >> beam.Create([("Stream", ("River", "a river"))]),
                 "disambiguation_aliases": p | "Dis" >> beam.Create([("Flow", "River")])}
                | BuildKnowledge(splits, "en"))
