@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from pipeline.markup import GONE, RESIDUE, file_link
 from pipeline.site import Site
@@ -27,11 +28,15 @@ _TRAIL_AFTER = re.compile(f"{GONE}*({LINK_TRAIL.pattern})")  # removed markup do
 _BREAK = re.compile(r"<br\s*/?\s*>", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 _QUALIFIER = re.compile(r"\s*\([^()]*\)\s*$")
+# what link text needs more than stripping: holes, tags, entities, formatting, residue, odd whitespace
+_NOT_PLAIN = re.compile(rf"[{GONE}<&'\[\]{{}}|]|\s\s|[^\S ]")
 
 
 def article_target(raw_target: str, site: Site) -> str | None:
     """The normalised title a link's target names, or None when it is no article link (interlanguage,
     file, category, other namespace, interwiki, a section of the same page)."""
+    if ":" not in raw_target:  # most links: no prefix to tell apart
+        return site.normalize(raw_target) or None
     target = site.parse_link_target(raw_target)
     if target.interwiki or file_link(raw_target, site):
         return None
@@ -43,28 +48,40 @@ def article_target(raw_target: str, site: Site) -> str | None:
 def _visible(wikitext: str) -> str:
     """What a piece of link text shows: entities decoded, ``''``/``'''`` and holes gone, a line break a
     space, NFC, whitespace collapsed."""
+    if not _NOT_PLAIN.search(wikitext) and unicodedata.is_normalized("NFC", wikitext):
+        return wikitext.strip(" ")
     text = RESIDUE.sub("", _BREAK.sub(" ", wikitext.replace(GONE, "")))
     return _WS.sub(" ", unicodedata.normalize("NFC", html.unescape(text))).strip(" ")
 
 
-def scan_links(block: str, site: Site) -> list[tuple[str, str]]:
-    """``(surface, target)`` of each article link of a stripped paragraph block, the surface as the
+def scan_links(blocks: Iterable[str], site: Site) -> list[tuple[str, str]]:
+    """``(surface, target)`` of each article link of stripped paragraph blocks, the surface as the
     renderer would give it (link trail included); links that would show no text are left out."""
-    found = []
-    for link in _LINK.finditer(block):
-        raw_target = html.unescape(link.group(1).replace(GONE, ""))
-        target = article_target(raw_target, site)
-        if target is None:
-            continue
-        anchor = link.group(2)
-        if anchor is None:
-            text = link.group(1).lstrip().lstrip(":")
-        elif anchor.strip():
-            text = anchor
-        else:  # the pipe trick: [[Mercury (planet)|]] shows "Mercury"
-            text = _QUALIFIER.sub("", raw_target.split(":")[-1])
-        trail = _TRAIL_AFTER.match(block, link.end())
-        surface = _visible(text + (trail.group(1) if trail else ""))
-        if surface:
-            found.append((surface, target))
+    found: list[tuple[str, str]] = []
+    seen: dict[tuple[str, str], tuple[str, str] | None] = {}  # a page links the same way many times
+    for block in blocks:
+        for link in _LINK.finditer(block):
+            trail = _TRAIL_AFTER.match(block, link.end())
+            key = (link.group(), trail.group(1) if trail else "")
+            if key not in seen:
+                seen[key] = _article_link(link, key[1], site)
+            if seen[key] is not None:
+                found.append(seen[key])
     return found
+
+
+def _article_link(link: re.Match, trail: str, site: Site) -> tuple[str, str] | None:
+    """A link matched by :data:`_LINK` and its trail → ``(surface, target)``, or None."""
+    raw_target = html.unescape(link.group(1).replace(GONE, ""))
+    target = article_target(raw_target, site)
+    if target is None:
+        return None
+    anchor = link.group(2)
+    if anchor is None:
+        text = link.group(1).lstrip().lstrip(":")
+    elif anchor.strip():
+        text = anchor
+    else:  # the pipe trick: [[Mercury (planet)|]] shows "Mercury"
+        text = _QUALIFIER.sub("", raw_target.split(":")[-1])
+    surface = _visible(text + trail)
+    return (surface, target) if surface else None

@@ -295,7 +295,7 @@ def parse_article(
     renderer = _Renderer(site, counts)
     paragraphs: list[Paragraph] = []
     unbalanced = templates.unbalanced + unbalanced_tables
-    body_links: list[tuple[str, str]] = []
+    body: list[str] = []
     in_lead = True
     for kind, value in _blocks(text):
         if kind == "heading":
@@ -303,8 +303,8 @@ def parse_article(
                 break
             in_lead = False
             continue
-        if scope == "lead" and not in_lead:
-            body_links.extend(scan_links(value, site))
+        if scope == "lead" and not in_lead:  # scanned for its links below, not parsed
+            body.append(value)
             continue
         plain, mentions = renderer.render(value)
         plain, mentions, scrubbed = _scrub_residue(plain, mentions)
@@ -320,7 +320,7 @@ def parse_article(
         disambiguation_magic=disambig,
         unbalanced_markup=unbalanced,
         links_other=counts,
-        body_links=body_links,
+        body_links=scan_links(body, site),
     )
 
 
