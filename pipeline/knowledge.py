@@ -55,6 +55,13 @@ def train_anchors(example: Example) -> list[tuple[str, str]]:
     return [(m["surface"], m["entity"]) for m in example.record["mentions"]] if example.split == "train" else []
 
 
+def train_body_anchor(link: tuple[str, tuple[str, str]], splits: SplitConfig) -> list[tuple[str, str]]:
+    """``(surface, entity)`` of a resolved body link (lead scope) when its page is a train page: body
+    links count for the alias table as mentions do, though they give no example."""
+    page_title, anchor = link
+    return [anchor] if splits.page_split(page_title) == "train" else []
+
+
 def build_entity(title: str, page: dict, redirects: Iterable[str], anchors: Iterable[tuple[str, int]],
                  splits: SplitConfig, language: str) -> dict:
     """The entity record: its page's description, redirect titles, and anchor surfaces by count."""
@@ -101,8 +108,8 @@ def _entity_of(joined: tuple[str, dict], splits: SplitConfig, language: str) -> 
 
 
 class BuildKnowledge(beam.PTransform):
-    """``{"articles", "links", "aliases", "disambiguation_aliases"}`` → ``{"examples", "entities",
-    "aliases", STATS}``."""
+    """``{"articles", "links", "body_links", "aliases", "disambiguation_aliases"}`` → ``{"examples",
+    "entities", "aliases", STATS}``."""
 
     def __init__(self, splits: SplitConfig, language: str) -> None:
         super().__init__()
@@ -110,14 +117,20 @@ class BuildKnowledge(beam.PTransform):
         self.language = language
 
     def expand(self, inputs):
-        pages = inputs["articles"] | "PageByTitle" >> beam.Map(lambda a: (a["title"], a))
+        pages = inputs["articles"] | "PageByTitle" >> beam.Map(
+            lambda a: (a["title"], {k: v for k, v in a.items() if k != "body_links"}))  # counted by now
         assembled = (
             {"page": pages, "links": inputs["links"]}
             | "JoinPageLinks" >> beam.CoGroupByKey()
             | "AssembleExamples" >> beam.ParDo(_AssembleExamplesFn(self.splits)).with_outputs(
                 _AssembleExamplesFn.ANCHORS, STATS, main="examples")
         )
-        anchor_counts = assembled[_AssembleExamplesFn.ANCHORS] | "CountAnchors" >> beam.combiners.Count.PerElement()
+        body_anchors = inputs["body_links"] | "TrainBodyAnchors" >> beam.FlatMap(train_body_anchor, self.splits)
+        anchor_counts = (
+            (assembled[_AssembleExamplesFn.ANCHORS], body_anchors)
+            | "FlattenAnchors" >> beam.Flatten()
+            | "CountAnchors" >> beam.combiners.Count.PerElement()
+        )
         entity_pages = inputs["articles"] | "EntityInfo" >> beam.Map(
             lambda a: (a["title"], {k: a.get(k) for k in ("page_id", "description", "description_source",
                                                             "wikidata_language")}))

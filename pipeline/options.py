@@ -100,7 +100,8 @@ class KilmOptions:
         group.add_argument("--num-shards", type=_positive, default=1,
                            help="train shards bin/shard0..K-1 (fairseq reads one per epoch)")
         group.add_argument("--text-scope", choices=TEXT_SCOPES, default="lead",
-                           help="lead: the paragraphs before the first heading (KILM's primary setting); "
+                           help="lead: the paragraphs before the first heading (KILM's primary setting); the rest is "
+                                "scanned for its links (alias table, link counts), not parsed; "
                                 "article: every body paragraph (KILM's \"data upscaling\" setting)")
         group.add_argument("--valid-fraction", type=_fraction, default=0.05,
                            help="share of pages (stable hash of the title) held out for validation")

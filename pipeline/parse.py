@@ -74,6 +74,9 @@ def classify(page: RawPage, rules: PageRules) -> tuple[str, dict]:
                           for m in p.mentions]}
             for p in article.paragraphs
         ],
+        # lead scope: the body's article links as (surface, target), for the alias table and the link
+        # counts only (never examples); dropped once ResolveLinks has read them. Empty in article scope.
+        "body_links": article.body_links,
         "descriptions": descriptions,
         "templates": sorted(article.templates),
         "disambiguation_magic": article.disambiguation_magic,

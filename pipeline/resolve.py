@@ -133,6 +133,12 @@ def link_refs(article: dict) -> Iterator[tuple[str, tuple[str, int, int]]]:
             yield mention["target"], (article["title"], paragraph["index"], index)
 
 
+def body_link_refs(article: dict) -> Iterator[tuple[str, tuple[str, str]]]:
+    """``(target title, (page title, surface))`` for every link of the body scanned in lead scope."""
+    for surface, target in article["body_links"]:
+        yield target, (article["title"], surface)
+
+
 def disambiguation_refs(page: dict) -> Iterator[tuple[str, str]]:
     """``(target title, surface)``: a disambiguation page makes its surface an alias of every page it
     lists or links."""
@@ -140,19 +146,21 @@ def disambiguation_refs(page: dict) -> Iterator[tuple[str, str]]:
     targets = set(page["list_links"])
     for paragraph in page["paragraphs"]:
         targets.update(m["target"] for m in paragraph["mentions"])
+    targets.update(target for _, target in page["body_links"])
     for target in sorted(targets):
         yield target, surface
 
 
 @beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
 class _ResolveLinkFn(CountingDoFn):
-    DISAMBIGUATION_ALIASES = "disambiguation_aliases"
+    DISAMBIGUATION_ALIASES, BODY_LINKS = "disambiguation_aliases", "body_links"
 
     def process(self, element):
         _, groups = element
         refs = list(groups["ref"])
+        body_refs = list(groups["body_ref"])
         surfaces = list(groups["disambiguation_ref"])
-        if not refs and not surfaces:
+        if not refs and not body_refs and not surfaces:
             return
         entity = next(iter(groups["entity"]), None)
         via = next(iter(groups["alias"]), None)
@@ -165,24 +173,31 @@ class _ResolveLinkFn(CountingDoFn):
             self.stat("links", outcome)
             if resolved is not None:
                 yield page_title, (paragraph, index, resolved[0], resolved[1])
+        for page_title, surface in body_refs:
+            self.stat("links", outcome)
+            if resolved is not None:
+                yield pvalue.TaggedOutput(self.BODY_LINKS, (page_title, (surface, resolved[0])))
 
 
 class ResolveLinks(beam.PTransform):
     """``{"articles", "disambiguations", "aliases"}`` → ``{"links": (page title, (paragraph, mention
-    index, entity, description)), "disambiguation_aliases": (surface, entity), STATS}``."""
+    index, entity, description)), "body_links": (page title, (surface, entity)) for the links of a body
+    scanned in lead scope, "disambiguation_aliases": (surface, entity), STATS}``; every link counts in
+    the ``links`` statistics."""
 
     def expand(self, inputs):
         refs = inputs["articles"] | "MentionRefs" >> beam.FlatMap(link_refs)
+        body_refs = inputs["articles"] | "BodyLinkRefs" >> beam.FlatMap(body_link_refs)
         disambiguation_ref = inputs["disambiguations"] | "DisambiguationRefs" >> beam.FlatMap(disambiguation_refs)
         entities = inputs["articles"] | "EntityByTitle" >> beam.Map(
             lambda a: (a["title"], (a["title"], a["description"])))
         disambiguations = inputs["disambiguations"] | "DisambiguationByTitle" >> beam.Map(lambda d: (d["title"], 1))
         joined = (
-            {"ref": refs, "disambiguation_ref": disambiguation_ref, "entity": entities, "alias": inputs["aliases"],
-             "disambiguation": disambiguations}
+            {"ref": refs, "body_ref": body_refs, "disambiguation_ref": disambiguation_ref, "entity": entities,
+             "alias": inputs["aliases"], "disambiguation": disambiguations}
             | "JoinLinkTargets" >> beam.CoGroupByKey()
             | "ResolveLink" >> beam.ParDo(_ResolveLinkFn()).with_outputs(
-                _ResolveLinkFn.DISAMBIGUATION_ALIASES, STATS, main="links")
+                _ResolveLinkFn.DISAMBIGUATION_ALIASES, _ResolveLinkFn.BODY_LINKS, STATS, main="links")
         )
-        return {"links": joined.links, "disambiguation_aliases": joined[_ResolveLinkFn.DISAMBIGUATION_ALIASES],
-                STATS: joined[STATS]}
+        return {"links": joined.links, "body_links": joined[_ResolveLinkFn.BODY_LINKS],
+                "disambiguation_aliases": joined[_ResolveLinkFn.DISAMBIGUATION_ALIASES], STATS: joined[STATS]}

@@ -130,7 +130,8 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
                  | "ResolveRedirects" >> ResolveRedirects(options.max_redirect_hops))
     links = {"articles": articles, "disambiguations": parsed["disambiguations"],
              "aliases": redirects["aliases"]} | "ResolveLinks" >> ResolveLinks()
-    knowledge = ({"articles": articles, "links": links["links"], "aliases": redirects["aliases"],
+    knowledge = ({"articles": articles, "links": links["links"], "body_links": links["body_links"],
+                  "aliases": redirects["aliases"],
                   "disambiguation_aliases": links["disambiguation_aliases"]}
                  | "BuildKnowledge" >> BuildKnowledge(splits, site.language))
     examples = knowledge["examples"]

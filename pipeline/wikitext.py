@@ -27,6 +27,8 @@ from mwparserfromhell.parser.builder import Builder
 from mwparserfromhell.parser.tokenizer import Tokenizer
 from sentencex import segment
 
+from pipeline.links import LINK_TRAIL as _TRAIL
+from pipeline.links import scan_links
 from pipeline.markup import DROPPED_TAGS, GONE, RESIDUE, Templates, file_link, strip_markup
 from pipeline.site import CATEGORY_NS, LinkTarget, Site
 
@@ -52,8 +54,6 @@ _HOLE_RUN = re.compile(rf"[\s(（)）{_P}.!?。{GONE}]*{GONE}[\s(（)）{_P}.!?�
 #: every match of RESIDUE holds one of these
 _RESIDUE_MARKS = ("[[", "]]", "{{", "}}", "''", "{|", "|}")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?،。、，])")
-# Letters that continue a link ("[[apple]]s"); scripts written without spaces have no link trail.
-_TRAIL = re.compile(r"^[^\W\d_\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\uac00-\ud7af]+")
 
 #: Sections whose content is never article text, in the languages of the shipped samples. Other
 #: languages rely on their content: lists, references and templates produce no paragraph anyway.
@@ -93,6 +93,9 @@ class ParsedArticle:
     disambiguation_magic: bool
     unbalanced_markup: int = 0
     links_other: dict[str, int] = field(default_factory=dict)
+    #: ``(surface, target)`` of each article link of the body that is scanned, not parsed (lead scope):
+    #: they count for the alias table and the link statistics, they are no mentions of any paragraph
+    body_links: list[tuple[str, str]] = field(default_factory=list)
 
 
 def redirect_target(text: str) -> str | None:
@@ -438,7 +441,8 @@ def parse_article(
     scope: str = "article",
     short_description_names: frozenset[str] = frozenset({"short description"}),
 ) -> ParsedArticle:
-    """Paragraphs (plain text + mentions), short description and templates of one article."""
+    """Paragraphs (plain text + mentions), short description and templates of one article; with
+    ``scope="lead"`` the paragraphs are the lead's and the body is only scanned for its links."""
     disambig = _DISAMBIG_MAGIC in text
     templates = Templates(site, short_description_names)
     text, unbalanced_tables, files = strip_markup(text, templates)
@@ -446,14 +450,16 @@ def parse_article(
     renderer = _Renderer(site, counts)
     paragraphs: list[Paragraph] = []
     unbalanced = templates.unbalanced + unbalanced_tables
+    body: list[str] = []
     in_lead = True
     for kind, value in _blocks(text):
         if kind == "heading":
             if value.casefold().strip() in END_SECTIONS:
                 break
             in_lead = False
-            if scope == "lead":
-                break
+            continue
+        if scope == "lead" and not in_lead:  # scanned for its links below, not parsed
+            body.append(value)
             continue
         plain, mentions = renderer.render(value)
         plain, mentions, scrubbed = _scrub_residue(plain, mentions)
@@ -469,6 +475,7 @@ def parse_article(
         disambiguation_magic=disambig,
         unbalanced_markup=unbalanced,
         links_other=counts,
+        body_links=scan_links(body, site),
     )
 
 

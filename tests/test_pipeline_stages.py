@@ -12,6 +12,7 @@ from kilm.indexed import read_indexed
 from kilm.records import read_jsonl_gz
 from kilm.tokenizer import KilmTokenizer
 from pipeline.binarize import Binarize, RowRules, example_rows
+from pipeline.descriptions import ChooseDescriptions
 from pipeline.dump import RawPage
 from pipeline.knowledge import BuildKnowledge, assemble_examples, build_alias, train_anchors
 from pipeline.outcomes import DEAD_LETTER, STATS
@@ -81,7 +82,7 @@ def article(title: str, page_id: int, text: str, links: list[tuple[str, str]], d
     return {"title": title, "page_id": page_id, "paragraphs": [{"index": 0, "text": text, "in_lead": True,
                                                                 "mentions": mentions}],
             "description": description, "description_source": "short_description" if description else None,
-            "list_links": []}
+            "list_links": [], "body_links": []}
 
 
 def test_resolve_link_rules():
@@ -97,7 +98,7 @@ def test_resolve_links_through_redirects_and_to_missing_targets():
                          ("Mercury", "Mercury (disambiguation)")]),
                 article("River", 2, "River flows.", [], description="a river")]
     disambiguation = {"title": "Mercury (disambiguation)", "page_id": 3, "list_links": ["Mercury (planet)"],
-                      "paragraphs": []}
+                      "paragraphs": [], "body_links": []}
     with BeamTestPipeline() as p:
         out = ({"articles": p | "Articles" >> beam.Create(articles),
                 "disambiguations": p | "Dis" >> beam.Create([disambiguation]),
@@ -171,6 +172,7 @@ def test_build_knowledge_entities_and_aliases(splits, anchor_count):
     links = [("Town", (0, 0, "River", "a river"))]
     with BeamTestPipeline() as p:
         out = ({"articles": p | "Articles" >> beam.Create(articles), "links": p | "Links" >> beam.Create(links),
+                "body_links": p | "BodyLinks" >> beam.Create([]),
                 "aliases": p | "Aliases" >> beam.Create([("Stream", ("River", "a river"))]),
                 "disambiguation_aliases": p | "Dis" >> beam.Create([("Flow", "River")])}
                | BuildKnowledge(splits, "en"))
@@ -185,6 +187,32 @@ def test_build_knowledge_entities_and_aliases(splits, anchor_count):
         assert_that(out["aliases"], equal_to([
             {"surface": "Stream", "entities": [{"entity": "River", "count": anchor_count}]},
             {"surface": "Flow", "entities": [{"entity": "River", "count": 0}]}]), label="aliases")
+
+
+@pytest.mark.parametrize(("splits", "anchor_count"), [(ALL_TRAIN, 1), (ALL_TEST, 0)])
+def test_lead_scope_body_links_count_as_anchors_but_give_no_example(splits, anchor_count):
+    """Lead scope: a link after the first heading counts in the alias table (train pages only) and in
+    the link statistics, and a disambiguation page's body links add candidates; no example has them."""
+    pages = [raw("Town", 1, "'''Town''' lies on the [[Sea]].\n\n== History ==\nThe [[River|old river]] flooded."),
+             raw("River", 2, "The '''River''' flows."), raw("Sea", 3, "The '''Sea''' is wide."),
+             raw("Mercury", 4, "'''Mercury''' may be:\n\n== Science ==\nThe [[Sea|sea]] god.\n{{Dab}}")]
+    with BeamTestPipeline() as p:
+        parsed = p | beam.Create(pages) | ParsePages(PageRules(Site(), scope="lead"), frozenset({"dab"}))
+        articles = parsed["articles"] | ChooseDescriptions(("lead_sentence",), None, Site(), ("en",))
+        links = ({"articles": articles["articles"], "disambiguations": parsed["disambiguations"],
+                  "aliases": p | "NoRedirects" >> beam.Create([])} | ResolveLinks())
+        out = ({"articles": articles["articles"], "links": links["links"], "body_links": links["body_links"],
+                "aliases": p | "NoAliases" >> beam.Create([]),
+                "disambiguation_aliases": links["disambiguation_aliases"]} | BuildKnowledge(splits, "en"))
+        assert_that(out["examples"] | beam.Map(lambda e: (e["id"], e["text"], [m["surface"] for m in e["mentions"]])),
+                    equal_to([("1-0", "Town lies on the Sea.", ["Sea"]), ("2-0", "The River flows.", []),
+                              ("3-0", "The Sea is wide.", [])]), label="examples")
+        anchors = [{"surface": "old river", "entities": [{"entity": "River", "count": 1}]},
+                   {"surface": "Sea", "entities": [{"entity": "Sea", "count": 1}]}]
+        assert_that(out["aliases"], equal_to(
+            [{"surface": "Mercury", "entities": [{"entity": "Sea", "count": 0}]}, *anchors[: 2 * anchor_count]]),
+            label="aliases")
+        assert_that(stats_of(links[STATS], "S"), equal_to([(("links", "resolved"), 2)]), label="stats")
 
 
 # ---- rows -----------------------------------------------------------------------------------------
