@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from pipeline.markup import GONE, RESIDUE, file_link
-from pipeline.site import Site
+from pipeline.site import LinkTarget, Site
 
 #: Letters that continue a link ("[[apple]]s"); scripts written without spaces have no link trail.
 LINK_TRAIL = re.compile(
@@ -32,15 +32,25 @@ _QUALIFIER = re.compile(r"\s*\([^()]*\)\s*$")
 _NOT_PLAIN = re.compile(rf"[{GONE}<&'\[\]{{}}|]|\s\s|[^\S ]")
 
 
+def names_article(raw_target: str, target: LinkTarget) -> bool:
+    """Whether a link's parsed target is an article of this wiki (not another namespace, another wiki,
+    or a section of the same page)."""
+    return (target.namespace == 0 and not target.interwiki and bool(target.title)
+            and not raw_target.strip().startswith("#"))
+
+
+def pipe_trick(raw_target: str) -> str:
+    """What ``[[Mercury (planet)|]]`` shows: the title without its namespace and qualifier."""
+    return _QUALIFIER.sub("", raw_target.split(":")[-1])
+
+
 def article_target(raw_target: str, site: Site) -> str | None:
     """The normalised title a link's target names, or None when it is no article link (interlanguage,
     file, category, other namespace, interwiki, a section of the same page)."""
     if ":" not in raw_target:  # most links: no prefix to tell apart
         return site.normalize(raw_target) or None
     target = site.parse_link_target(raw_target)
-    if target.interwiki or file_link(raw_target, site):
-        return None
-    if target.namespace != 0 or not target.title or raw_target.strip().startswith("#"):
+    if file_link(raw_target, site) or not names_article(raw_target, target):
         return None
     return target.title
 
@@ -82,6 +92,6 @@ def _article_link(link: re.Match, trail: str, site: Site) -> tuple[str, str] | N
     elif anchor.strip():
         text = anchor
     else:  # the pipe trick: [[Mercury (planet)|]] shows "Mercury"
-        text = _QUALIFIER.sub("", raw_target.split(":")[-1])
+        text = pipe_trick(raw_target)
     surface = _visible(text + trail)
     return (surface, target) if surface else None

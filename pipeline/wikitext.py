@@ -28,7 +28,7 @@ from mwparserfromhell.parser.tokenizer import Tokenizer
 from sentencex import segment
 
 from pipeline.links import LINK_TRAIL as _TRAIL
-from pipeline.links import scan_links
+from pipeline.links import names_article, pipe_trick, scan_links
 from pipeline.markup import DROPPED_TAGS, GONE, RESIDUE, Templates, file_link, strip_markup
 from pipeline.site import CATEGORY_NS, LinkTarget, Site
 
@@ -286,8 +286,8 @@ class _Renderer:
         if label is None:
             visible = visible.lstrip().lstrip(":")
         if not visible.strip() and label is not None and not label.strip():
-            visible = re.sub(r"\s*\([^()]*\)\s*$", "", raw_target.split(":")[-1])  # the pipe trick
-        if target.namespace != 0 or target.interwiki or not target.title or raw_target.strip().startswith("#"):
+            visible = pipe_trick(raw_target)
+        if not names_article(raw_target, target):
             self.counts["not_an_article"] = self.counts.get("not_an_article", 0) + 1
             segments.append((visible, None))
             return
