@@ -13,6 +13,7 @@ The pipeline saves the tokenizer under ``OUTPUT/tokenizer/`` so the trainer and 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -193,20 +194,28 @@ class EncodedText:
     def __init__(self, tokenizer: KilmTokenizer, text: str) -> None:
         self.tokenizer = tokenizer
         self.text = text
-        #: char offset where a pre-token starts → index of its first token
-        self._token_at: dict[int, int] = {}
+        self._encoding = None
         if tokenizer._slicer is None:
             self.ids = tokenizer.encode(text)
             return
-        encoding = tokenizer._slicer.encode(text, add_special_tokens=False)
+        self._encoding = tokenizer._slicer.encode(text, add_special_tokens=False)
         index_of = tokenizer._index_of
-        self.ids = [index_of[t] for t in encoding.ids]
+        self.ids = [index_of[t] for t in self._encoding.ids]
+
+    @functools.cached_property
+    def _token_at(self) -> dict[int, int]:
+        """Char offset where a pre-token starts → index of its first token; built at the first
+        :meth:`piece` (most paragraphs have no mention to cut a window around, and never ask)."""
+        if self._encoding is None:
+            return {}
+        token_at: dict[int, int] = {}
         previous = -1
-        for k, ((start, _), word) in enumerate(zip(encoding.offsets, encoding.word_ids)):
+        for k, ((start, _), word) in enumerate(zip(self._encoding.offsets, self._encoding.word_ids)):
             if word != previous:
-                self._token_at.setdefault(start, k)
+                token_at.setdefault(start, k)
                 previous = word
-        self._token_at[len(text)] = len(self.ids)
+        token_at[len(self.text)] = len(self.ids)
+        return token_at
 
     def piece(self, start: int, end: int) -> list[int]:
         """Dictionary indices of ``text[start:end]``."""
