@@ -15,7 +15,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from kilm.indexed import write_indexed
-from kilm.records import jsonl_gz, row_record, rows_name, sharded_name
+from kilm.records import ROW_META_FIELDS, gzip_lines, jsonl_line, row_record, rows_name, sharded_name
 from pipeline.splits import stable_bucket
 
 
@@ -77,8 +77,15 @@ def _vocab_size(tokenizer_json: str) -> int:
     return len(json.loads(tokenizer_json)["symbols"])
 
 
+def row_meta(meta: dict) -> tuple:
+    """A row's ``rows.jsonl.gz`` fields as the tuple a row carries to its writer (a dict per row, its
+    keys repeated, took ~4x the memory while a shard's rows wait to be sorted)."""
+    return tuple(meta[k] for k in ROW_META_FIELDS)
+
+
 class WriteKnowledgeRowsFn(beam.DoFn):
-    """All rows of one (shard, split) → fairseq ``.bin/.idx`` pairs + ``rows.jsonl.gz``, sorted by key."""
+    """All rows of one (shard, split), ``(key, source, target, row_meta)`` → fairseq ``.bin/.idx`` pairs
+    + ``rows.jsonl.gz``, sorted by key."""
 
     def __init__(self, output: str) -> None:
         self.output = output
@@ -91,7 +98,8 @@ class WriteKnowledgeRowsFn(beam.DoFn):
         for side, column in (("source", 1), ("target", 2)):
             write_indexed_file(FileSystems.join(directory, f"{split}.{side}"), (r[column] for r in rows), vocab)
         write_bytes(FileSystems.join(directory, rows_name(split)),
-                    jsonl_gz(row_record(i, r[0], r[3]) for i, r in enumerate(rows)))
+                    gzip_lines(jsonl_line(row_record(i, r[0], dict(zip(ROW_META_FIELDS, r[3]))))
+                               for i, r in enumerate(rows)))
         yield (shard, split), len(rows)
 
 
@@ -110,20 +118,23 @@ class WritePlainRowsFn(beam.DoFn):
 
 
 class _WriteJsonlFn(beam.DoFn):
-    def __init__(self, output: str, sort_key: Callable) -> None:
+    """``(file name, [(sort key, line)])`` → the file, its lines in sort-key order."""
+
+    def __init__(self, output: str) -> None:
         self.output = output
-        self.sort_key = sort_key
 
     def process(self, element):
-        name, records = element
-        records = sorted(records, key=self.sort_key)
-        write_bytes(FileSystems.join(self.output, name), jsonl_gz(records))
-        yield name, len(records)
+        name, keyed_lines = element
+        keyed_lines = sorted(keyed_lines)
+        write_bytes(FileSystems.join(self.output, name), gzip_lines(line for _, line in keyed_lines))
+        yield name, len(keyed_lines)
 
 
 class WriteJsonl(beam.PTransform):
     """Records → ``{prefix}-SSSSS-of-NNNNN.jsonl.gz`` by a stable hash of ``shard_key``, sorted by
-    ``sort_key`` inside each file; ``project`` turns an element into its record."""
+    ``sort_key`` inside each file; ``project`` turns an element into its record. A record travels to
+    its file's writer as ``(sort key, JSON line)``: a file's records wait there all at once, and a line
+    takes a fraction of the memory of the dict it came from."""
 
     def __init__(self, output: str, prefixes: list[str], num_files: int, prefix_of: Callable, shard_key: Callable,
                  sort_key: Callable, project: Callable | None = None) -> None:
@@ -136,12 +147,16 @@ class WriteJsonl(beam.PTransform):
         self.shard_key = shard_key
         self.sort_key = sort_key
 
+    def _keyed_line(self, element) -> tuple[str, tuple]:
+        record = self.project(element)
+        name = sharded_name(self.prefix_of(element), stable_bucket(self.shard_key(element), self.num_files),
+                            self.num_files)
+        return name, (self.sort_key(record), jsonl_line(record))
+
     def expand(self, records):
         every_file = [sharded_name(p, k, self.num_files) for p in self.prefixes for k in range(self.num_files)]
         return (
             records
-            | "KeyByFile" >> beam.Map(
-                lambda r: (sharded_name(self.prefix_of(r), stable_bucket(self.shard_key(r), self.num_files),
-                                        self.num_files), self.project(r)))
-            | "WriteFiles" >> WriteGroups(_WriteJsonlFn(self.output, self.sort_key), every_file)
+            | "KeyByFile" >> beam.Map(self._keyed_line)
+            | "WriteFiles" >> WriteGroups(_WriteJsonlFn(self.output), every_file)
         )

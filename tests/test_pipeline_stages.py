@@ -13,7 +13,7 @@ from kilm.records import read_jsonl_gz
 from kilm.tokenizer import KilmTokenizer
 from pipeline.binarize import Binarize, RowRules, example_rows
 from pipeline.dump import RawPage
-from pipeline.knowledge import BuildKnowledge, assemble_examples, build_alias, train_anchors
+from pipeline.knowledge import BuildKnowledge, assemble_examples, build_alias, page_text, train_anchors
 from pipeline.outcomes import DEAD_LETTER, STATS
 from pipeline.parse import PageRules, ParsePages, decide_title
 from pipeline.resolve import PageRef, ResolveLinks, ResolveRedirects, follow_redirect, resolve_link
@@ -149,11 +149,12 @@ def test_parse_pages_sorts_articles_redirects_and_disambiguations():
 
 def test_assemble_examples_keeps_resolved_mentions_only():
     town = article("Town", 1, "Town lies on the River near Ghost.", [("River", "River"), ("Ghost", "Ghost")])
-    [example] = assemble_examples(town, [(0, 0, "River", "a river")], "train")
+    links = [(0, 0, "River", "a river")]
+    [example] = assemble_examples(town["title"], page_text(town), links, "train")
     assert example.record["mentions"] == [{"start": 17, "end": 22, "surface": "River", "entity": "River"}]
     assert example.knowledge == ["a river"] and example.record["id"] == "1-0"
     assert train_anchors(example) == [("River", "River")]
-    assert train_anchors(next(assemble_examples(town, [(0, 0, "River", "a river")], "test"))) == []
+    assert train_anchors(next(assemble_examples(town["title"], page_text(town), links, "test"))) == []
 
 
 def test_build_alias_sums_counts_and_ranks():
