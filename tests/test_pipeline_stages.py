@@ -17,6 +17,7 @@ from pipeline.knowledge import BuildKnowledge, assemble_examples, build_alias, p
 from pipeline.outcomes import DEAD_LETTER, STATS
 from pipeline.parse import PageRules, ParsePages, decide_title
 from pipeline.resolve import PageRef, ResolveLinks, ResolveRedirects, follow_redirect, resolve_link
+from pipeline.sinks import pack_row, unpack_row
 from pipeline.site import Site
 from pipeline.splits import SplitConfig
 
@@ -223,6 +224,13 @@ def test_rows_fit_max_tokens_or_are_counted(tokenizer):
     tight = example_rows(example("train"), tokenizer, RowRules(ALL_TRAIN, 1, 6, 0.0, 1))
     assert tight.rows == [] and tight.stats["mentions", "span_too_long"] == 1
     assert all(len(r) + 1 <= 6 for _, r in tight.plain)
+
+
+def test_a_packed_row_unpacks_to_its_ids_and_record(tokenizer):
+    [row] = example_rows(example("test"), tokenizer, RowRules(ALL_TRAIN, 1, 64, 0.0, 1)).rows
+    assert unpack_row(pack_row(row.source, row.target, row.meta)) == (row.source, row.target, row.meta)
+    plain = {"example": "1-0", "mention": None, "entity": None, "window": [0, 3], "span": None}
+    assert unpack_row(pack_row(row.source, row.source[:0], plain)) == (row.source, row.source[:0], plain)
 
 
 def test_binarize_writes_the_groups_that_have_rows(tokenizer, tmp_path):
