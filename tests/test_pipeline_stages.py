@@ -20,6 +20,7 @@ from pipeline.resolve import PageRef, ResolveLinks, ResolveRedirects, follow_red
 from pipeline.sinks import pack_row, unpack_row
 from pipeline.site import Site
 from pipeline.splits import SplitConfig
+from pipeline.vocabulary import TrainTokenizer, tokenizer_sample, train_tokenizer
 
 ALL_TRAIN = SplitConfig(valid_fraction=0.0, test_fraction=0.0, unseen_entity_fraction=0.0)
 ALL_TEST = SplitConfig(valid_fraction=0.0, test_fraction=1.0, unseen_entity_fraction=0.0)
@@ -252,3 +253,17 @@ def test_binarize_writes_the_groups_that_have_rows(tokenizer, tmp_path):
         assert len(sources) == len(rows) and [r["row"] for r in rows] == list(range(len(rows)))
     [test_row] = read_indexed(tmp_path / "bin" / "shard0" / "test.target")
     assert seq.span_bounds(test_row.tolist(), tokenizer.special) is not None
+
+
+# ---- tokenizer sample -----------------------------------------------------------------------------
+
+
+def test_tokenizer_sample_keeps_the_lowest_ranks_up_to_its_limit():
+    examples = [{"id": f"{i}-0", "split": "train" if i % 4 else "test", "text": f"paragraph {i} of a town"}
+                for i in range(40)]
+    whole = tokenizer_sample(examples, 1.0, 1000)
+    assert sorted(whole) == sorted(e["text"] for e in examples if e["split"] == "train")
+    assert tokenizer_sample(examples, 1.0, 7) == tokenizer_sample(examples[::-1], 1.0, 7) == whole[:7]
+    with BeamTestPipeline() as p:
+        trained = p | beam.Create(examples) | TrainTokenizer("bpe", 300, 1.0, 7)
+        assert_that(trained, equal_to([train_tokenizer(whole[:7], "bpe", 300)]))
