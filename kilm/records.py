@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import struct
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -49,11 +51,31 @@ def rows_name(split: str) -> str:
 _JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # json.dumps with options builds one per call
 
 
+#: The 10-byte header ``gzip.compress(..., compresslevel=6, mtime=0)`` writes.
+_GZIP_HEADER = gzip.compress(b"", compresslevel=6, mtime=0)[:10]
+
+
+def jsonl_line(record: dict) -> bytes:
+    """One record's line of a ``.jsonl.gz`` file: sorted keys, UTF-8."""
+    return (_JSON.encode(record) + "\n").encode("utf-8")
+
+
+def gzip_lines(lines: Iterable[bytes]) -> bytes:
+    """The lines as one gzip file, level 6 (gzip's default: ~5x faster than 9 on these files, ~7%
+    larger) without a timestamp, so equal lines give equal bytes: the bytes of ``gzip.compress`` of
+    their concatenation, compressed line by line so that the whole text is never held at once."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    parts, crc, size = [_GZIP_HEADER], 0, 0
+    for line in lines:
+        crc, size = zlib.crc32(line, crc), size + len(line)
+        parts.append(compressor.compress(line))
+    parts += [compressor.flush(), struct.pack("<II", crc, size & 0xFFFFFFFF)]
+    return b"".join(parts)
+
+
 def jsonl_gz(records: Iterable[dict]) -> bytes:
-    """A ``.jsonl.gz`` file: sorted keys, UTF-8, gzip level 6 (gzip's default: ~5x faster than 9 on
-    these files, ~7% larger) without a timestamp, so equal records give equal bytes."""
-    lines = "".join(_JSON.encode(r) + "\n" for r in records)
-    return gzip.compress(lines.encode("utf-8"), compresslevel=6, mtime=0)
+    """A ``.jsonl.gz`` file of the records (:func:`jsonl_line`, :func:`gzip_lines`)."""
+    return gzip_lines(jsonl_line(r) for r in records)
 
 
 def read_jsonl_gz(paths: Iterable[Path]) -> Iterator[dict]:

@@ -17,7 +17,7 @@ from apache_beam import pvalue
 from kilm import sequence as seq
 from kilm.tokenizer import EncodedText, KilmTokenizer
 from pipeline.outcomes import STATS, CountingDoFn
-from pipeline.sinks import WriteKnowledgeRowsFn, WritePlainRowsFn
+from pipeline.sinks import WriteKnowledgeRowsFn, WritePlainRowsFn, pack_row
 from pipeline.splits import SplitConfig, stable_bucket, stable_unit
 
 
@@ -139,7 +139,7 @@ class _RowsFn(CountingDoFn):
         for (section, key), n in built.stats.items():
             self.stat(section, key, n)
         for row in built.rows:
-            yield (row.shard, row.split), (row.key, row.source, row.target, row.meta)
+            yield (row.shard, row.split), (row.key, pack_row(row.source, row.target, row.meta))
 
 
 class Binarize(beam.PTransform):

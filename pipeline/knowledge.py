@@ -29,23 +29,34 @@ class Example:
         return {**self.record, "split": self.split, "knowledge": self.knowledge}
 
 
-def assemble_examples(article: dict, links: Iterable[tuple[int, int, str, str | None]], split: str
+#: What examples need of an article: ``(page_id, [(paragraph index, text, [(start, end, surface)])])``.
+PageText = tuple[int, list[tuple[int, str, list[tuple[int, int, str]]]]]
+
+
+def page_text(article: dict) -> PageText:
+    """An article as it waits for its links in a join: only what :func:`assemble_examples` uses, as
+    tuples (on a local runner every article waits there at once; its full record, a dict per mention,
+    took several times the memory)."""
+    return article["page_id"], [(p["index"], p["text"], [(m["start"], m["end"], m["surface"]) for m in p["mentions"]])
+                                for p in article["paragraphs"]]
+
+
+def assemble_examples(title: str, page: PageText, links: Iterable[tuple[int, int, str, str | None]], split: str
                       ) -> Iterator[Example]:
-    """An article and its resolved links ``(paragraph, mention index, entity, description)`` → an
-    example per paragraph; unresolved mentions are left out (their text stays)."""
+    """An article (:func:`page_text`) and its resolved links ``(paragraph, mention index, entity,
+    description)`` → an example per paragraph; unresolved mentions are left out (their text stays)."""
     resolved = {(paragraph, index): (entity, description) for paragraph, index, entity, description in links}
-    for paragraph in article["paragraphs"]:
+    page_id, paragraphs = page
+    for paragraph, text, spans in paragraphs:
         mentions, knowledge = [], []
-        for index, mention in enumerate(paragraph["mentions"]):
-            hit = resolved.get((paragraph["index"], index))
+        for index, (start, end, surface) in enumerate(spans):
+            hit = resolved.get((paragraph, index))
             if hit is None:
                 continue
-            mentions.append({"start": mention["start"], "end": mention["end"], "surface": mention["surface"],
-                             "entity": hit[0]})
+            mentions.append({"start": start, "end": end, "surface": surface, "entity": hit[0]})
             knowledge.append(hit[1])
-        record = {"id": f"{article['page_id']}-{paragraph['index']}", "page_id": article["page_id"],
-                  "page_title": article["title"], "paragraph": paragraph["index"], "text": paragraph["text"],
-                  "mentions": mentions}
+        record = {"id": f"{page_id}-{paragraph}", "page_id": page_id, "page_title": title, "paragraph": paragraph,
+                  "text": text, "mentions": mentions}
         yield Example(record, split, knowledge)
 
 
@@ -93,7 +104,7 @@ class _AssembleExamplesFn(CountingDoFn):
         if not pages:
             return
         split = self.splits.page_split(title)
-        for example in assemble_examples(pages[0], groups["links"], split):
+        for example in assemble_examples(title, pages[0], groups["links"], split):
             for anchor in train_anchors(example):
                 yield pvalue.TaggedOutput(self.ANCHORS, anchor)
             yield example.as_element()
@@ -117,8 +128,7 @@ class BuildKnowledge(beam.PTransform):
         self.language = language
 
     def expand(self, inputs):
-        pages = inputs["articles"] | "PageByTitle" >> beam.Map(
-            lambda a: (a["title"], {k: v for k, v in a.items() if k != "body_links"}))  # counted by now
+        pages = inputs["articles"] | "PageByTitle" >> beam.Map(lambda a: (a["title"], page_text(a)))
         assembled = (
             {"page": pages, "links": inputs["links"]}
             | "JoinPageLinks" >> beam.CoGroupByKey()

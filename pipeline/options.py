@@ -17,6 +17,11 @@ class OptionError(ValueError):
     """A wrong option value; the message names the option."""
 
 
+#: Paragraphs a trained tokenizer sees at most: ~100 MB of text on enwiki, more than byte-level BPE's
+#: merges at these vocabulary sizes need; every sample here and the demo world have fewer.
+TOKENIZER_SAMPLE_MAX = 200_000
+
+
 def _fraction(value: str) -> float:
     """argparse type for shares; argparse names the option in its error."""
     try:
@@ -88,6 +93,9 @@ class KilmOptions:
                            help="vocabulary size of a tokenizer trained with --train-tokenizer")
         group.add_argument("--tokenizer-sample-fraction", type=_fraction,
                            default=1.0, help="share of train paragraphs (stable hash) a trained tokenizer sees")
+        group.add_argument("--tokenizer-sample-max", type=_positive, default=TOKENIZER_SAMPLE_MAX,
+                           help="at most this many of those paragraphs (the lowest hashes): the sample, held "
+                                "in memory to train the tokenizer, stops growing with the dump")
         group.add_argument("--max-tokens", type=_positive, default=512,
                            help="tokens per sequence, <s>, </s>, the knowledge span and mBART's language token "
                                 "included")

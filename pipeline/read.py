@@ -49,8 +49,12 @@ def plan_reads(path: str, streams_per_read: int) -> list[ReadTask]:
 
 @beam.typehints.with_output_types(typing.Any)  # mixes main and tagged outputs
 class _ReadDumpFn(CountingDoFn):
+    """Pages of a range of streams on the main output (the ranges are spread already); pages of a file
+    read whole on ``WHOLE_FILE_PAGES``, to be spread."""
+
     ERRORS = "errors"
     INPUTS = "inputs"
+    WHOLE_FILE_PAGES = "whole_file_pages"
 
     def __init__(self, max_page_bytes: int) -> None:
         self.max_page_bytes = max_page_bytes
@@ -63,7 +67,7 @@ class _ReadDumpFn(CountingDoFn):
                   if task.kind == "range" else read_dump(task.path, open_raw, self.max_page_bytes))
         for event in events:
             if event.kind == "page":
-                yield event.value
+                yield event.value if task.kind == "range" else pvalue.TaggedOutput(self.WHOLE_FILE_PAGES, event.value)
             elif event.kind == "dead_letter":
                 yield pvalue.TaggedOutput(DEAD_LETTER, event.value)
                 self.stat("outcomes", f"dead_letter_{event.value['reason']}")
@@ -75,7 +79,9 @@ class _ReadDumpFn(CountingDoFn):
 
 class ReadPages(beam.PTransform):
     """File paths → ``{"pages", "errors", "inputs", DEAD_LETTER, STATS}``: raw pages spread over the
-    workers, damaged inputs, each input's size and checksum."""
+    workers, damaged inputs, each input's size and checksum. Only the pages of files read whole are
+    shuffled to spread them: a shuffle holds every page's wikitext at once on a local runner, and the
+    pages of a range of streams are spread with their range."""
 
     def __init__(self, max_page_bytes: int, streams_per_read: int) -> None:
         super().__init__()
@@ -88,10 +94,12 @@ class ReadPages(beam.PTransform):
             | "PlanReads" >> beam.FlatMap(plan_reads, self.streams_per_read)
             | "SpreadReads" >> beam.Reshuffle()
             | "ReadDump" >> beam.ParDo(_ReadDumpFn(self.max_page_bytes)).with_outputs(
-                _ReadDumpFn.ERRORS, _ReadDumpFn.INPUTS, DEAD_LETTER, STATS, main="pages")
+                _ReadDumpFn.ERRORS, _ReadDumpFn.INPUTS, _ReadDumpFn.WHOLE_FILE_PAGES, DEAD_LETTER, STATS,
+                main="pages")
         )
+        spread = read[_ReadDumpFn.WHOLE_FILE_PAGES] | "SpreadPages" >> beam.Reshuffle()
         return {
-            "pages": read.pages | "SpreadPages" >> beam.Reshuffle(),
+            "pages": (read.pages, spread) | "FlattenPages" >> beam.Flatten(),
             "errors": read[_ReadDumpFn.ERRORS],
             "inputs": read[_ReadDumpFn.INPUTS],
             DEAD_LETTER: read[DEAD_LETTER],

@@ -140,7 +140,8 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         tokenizer_json = pipeline | "PretrainedTokenizer" >> beam.Create([tokenizer.to_json()])
     else:
         tokenizer_json = examples | "Tokenizer" >> TrainTokenizer(
-            options.train_tokenizer, options.vocab_size, options.tokenizer_sample_fraction)
+            options.train_tokenizer, options.vocab_size, options.tokenizer_sample_fraction,
+            options.tokenizer_sample_max)
     tokenizer_info = tokenizer_json | "SaveTokenizer" >> SaveTokenizer(output, options.num_shards)
 
     # mBART: the trainer appends the dump's language token to every row; --max-tokens counts it.

@@ -4,8 +4,10 @@ empty ones included, so readers find a complete set. The formats are :mod:`kilm.
 
 from __future__ import annotations
 
+import array
 import json
 import os
+import struct
 import tempfile
 import typing
 from collections.abc import Callable, Iterable
@@ -15,7 +17,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from kilm.indexed import write_indexed
-from kilm.records import jsonl_gz, row_record, rows_name, sharded_name
+from kilm.records import ROW_META_FIELDS, gzip_lines, jsonl_line, row_record, rows_name, sharded_name
 from pipeline.splits import stable_bucket
 
 
@@ -77,8 +79,29 @@ def _vocab_size(tokenizer_json: str) -> int:
     return len(json.loads(tokenizer_json)["symbols"])
 
 
+_ROW_SIZES = struct.Struct("<II")
+
+
+def pack_row(source: array.array, target: array.array, meta: dict) -> bytes:
+    """A knowledge row as the one bytes object it carries to its shard's writer: the two token counts,
+    the ids (4 bytes each) and its ``rows.jsonl.gz`` fields as JSON. A shard's rows all wait there at
+    once; as arrays and a dict each they took about twice the memory."""
+    fields = json.dumps([meta[k] for k in ROW_META_FIELDS], ensure_ascii=False).encode("utf-8")
+    return _ROW_SIZES.pack(len(source), len(target)) + source.tobytes() + target.tobytes() + fields
+
+
+def unpack_row(packed: bytes) -> tuple[array.array, array.array, dict]:
+    """:func:`pack_row`'s ``(source, target, meta)``."""
+    n_source, n_target = _ROW_SIZES.unpack_from(packed)
+    ids = array.array("i")
+    ids.frombytes(packed[_ROW_SIZES.size:_ROW_SIZES.size + 4 * (n_source + n_target)])
+    fields = json.loads(packed[_ROW_SIZES.size + 4 * (n_source + n_target):])
+    return ids[:n_source], ids[n_source:], dict(zip(ROW_META_FIELDS, fields))
+
+
 class WriteKnowledgeRowsFn(beam.DoFn):
-    """All rows of one (shard, split) → fairseq ``.bin/.idx`` pairs + ``rows.jsonl.gz``, sorted by key."""
+    """All rows of one (shard, split), ``(key, pack_row(...))`` → fairseq ``.bin/.idx`` pairs +
+    ``rows.jsonl.gz``, sorted by key."""
 
     def __init__(self, output: str) -> None:
         self.output = output
@@ -88,10 +111,12 @@ class WriteKnowledgeRowsFn(beam.DoFn):
         rows = sorted_rows(rows)
         vocab = _vocab_size(tokenizer_json)
         directory = FileSystems.join(self.output, "bin", shard)
-        for side, column in (("source", 1), ("target", 2)):
-            write_indexed_file(FileSystems.join(directory, f"{split}.{side}"), (r[column] for r in rows), vocab)
+        for side, column in (("source", 0), ("target", 1)):
+            write_indexed_file(FileSystems.join(directory, f"{split}.{side}"),
+                               (unpack_row(packed)[column] for _, packed in rows), vocab)
         write_bytes(FileSystems.join(directory, rows_name(split)),
-                    jsonl_gz(row_record(i, r[0], r[3]) for i, r in enumerate(rows)))
+                    gzip_lines(jsonl_line(row_record(i, key, unpack_row(packed)[2])) for i, (key, packed) in
+                               enumerate(rows)))
         yield (shard, split), len(rows)
 
 
@@ -110,20 +135,23 @@ class WritePlainRowsFn(beam.DoFn):
 
 
 class _WriteJsonlFn(beam.DoFn):
-    def __init__(self, output: str, sort_key: Callable) -> None:
+    """``(file name, [(sort key, line)])`` → the file, its lines in sort-key order."""
+
+    def __init__(self, output: str) -> None:
         self.output = output
-        self.sort_key = sort_key
 
     def process(self, element):
-        name, records = element
-        records = sorted(records, key=self.sort_key)
-        write_bytes(FileSystems.join(self.output, name), jsonl_gz(records))
-        yield name, len(records)
+        name, keyed_lines = element
+        keyed_lines = sorted(keyed_lines)
+        write_bytes(FileSystems.join(self.output, name), gzip_lines(line for _, line in keyed_lines))
+        yield name, len(keyed_lines)
 
 
 class WriteJsonl(beam.PTransform):
     """Records → ``{prefix}-SSSSS-of-NNNNN.jsonl.gz`` by a stable hash of ``shard_key``, sorted by
-    ``sort_key`` inside each file; ``project`` turns an element into its record."""
+    ``sort_key`` inside each file; ``project`` turns an element into its record. A record travels to
+    its file's writer as ``(sort key, JSON line)``: a file's records wait there all at once, and a line
+    takes a fraction of the memory of the dict it came from."""
 
     def __init__(self, output: str, prefixes: list[str], num_files: int, prefix_of: Callable, shard_key: Callable,
                  sort_key: Callable, project: Callable | None = None) -> None:
@@ -136,12 +164,16 @@ class WriteJsonl(beam.PTransform):
         self.shard_key = shard_key
         self.sort_key = sort_key
 
+    def _keyed_line(self, element) -> tuple[str, tuple]:
+        record = self.project(element)
+        name = sharded_name(self.prefix_of(element), stable_bucket(self.shard_key(element), self.num_files),
+                            self.num_files)
+        return name, (self.sort_key(record), jsonl_line(record))
+
     def expand(self, records):
         every_file = [sharded_name(p, k, self.num_files) for p in self.prefixes for k in range(self.num_files)]
         return (
             records
-            | "KeyByFile" >> beam.Map(
-                lambda r: (sharded_name(self.prefix_of(r), stable_bucket(self.shard_key(r), self.num_files),
-                                        self.num_files), self.project(r)))
-            | "WriteFiles" >> WriteGroups(_WriteJsonlFn(self.output, self.sort_key), every_file)
+            | "KeyByFile" >> beam.Map(self._keyed_line)
+            | "WriteFiles" >> WriteGroups(_WriteJsonlFn(self.output), every_file)
         )

@@ -4,6 +4,7 @@ saved under ``tokenizer/`` with the ``dict.txt`` every ``bin/`` directory gets."
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import apache_beam as beam
@@ -21,6 +22,17 @@ def in_tokenizer_sample(example: dict, fraction: float) -> bool:
     return example["split"] == "train" and stable_unit(example["id"], "tokenizer") < fraction
 
 
+def sample_rank(example: dict) -> tuple[float, str]:
+    """Where an example's text stands in the tokenizer sample: the ``limit`` lowest ranks are kept."""
+    return stable_unit(example["id"], "tokenizer"), example["id"]
+
+
+def tokenizer_sample(examples: Iterable[dict], fraction: float, limit: int) -> list[str]:
+    """The texts a tokenizer trains on (what :func:`TrainTokenizer` collects, for a reader to check)."""
+    kept = sorted((sample_rank(e), e["text"]) for e in examples if in_tokenizer_sample(e, fraction))
+    return [text for _, text in kept[:limit]]
+
+
 def train_tokenizer(texts: list[str], kind: str, vocab_size: int) -> str:
     """Train on the sorted sample (deterministic); returns the tokenizer as JSON."""
     if kind != "bpe":
@@ -31,13 +43,15 @@ def train_tokenizer(texts: list[str], kind: str, vocab_size: int) -> str:
 
 
 @beam.ptransform_fn
-def TrainTokenizer(examples, kind: str, vocab_size: int, sample_fraction: float):
-    """Examples → the tokenizer JSON (a single element) trained on their sample."""
+def TrainTokenizer(examples, kind: str, vocab_size: int, sample_fraction: float, sample_limit: int):
+    """Examples → the tokenizer JSON (a single element) trained on their sample (:func:`tokenizer_sample`),
+    collected by a combiner that never holds more than ``sample_limit`` texts."""
     return (
         examples
         | "TokenizerSample" >> beam.Filter(in_tokenizer_sample, sample_fraction)
-        | "SampleText" >> beam.Map(lambda e: e["text"])
-        | "CollectSample" >> beam.combiners.ToList()
+        | "RankText" >> beam.Map(lambda e: (sample_rank(e), e["text"]))
+        | "CollectSample" >> beam.combiners.Top.Smallest(sample_limit)
+        | "SampleTexts" >> beam.Map(lambda ranked: [text for _, text in ranked])
         | "TrainTokenizer" >> beam.Map(train_tokenizer, kind, vocab_size)
     )
 

@@ -13,7 +13,7 @@ from kilm import records
 from kilm import sequence as seq
 from kilm.indexed import read_indexed
 from kilm.tokenizer import KilmTokenizer
-from pipeline.vocabulary import in_tokenizer_sample, train_tokenizer
+from pipeline.vocabulary import tokenizer_sample, train_tokenizer
 from tests.world_runs import pipeline_output
 
 OPTIONS = ("--train-tokenizer", "--vocab-size", "600", "--max-tokens", "128", "--text-scope", "article",
@@ -84,8 +84,9 @@ def test_alias_counts_and_most_frequent_entity_from_train_pages_only(out, entiti
 
 def test_tokenizer_trained_on_train_pages_only(out, examples, tmp_path):
     """The trained tokenizer is exactly the one its sample of train paragraphs gives."""
-    fraction = json.loads((out / "manifest.json").read_text())["options"]["tokenizer_sample_fraction"]
-    sample = [e["text"] for e in examples["train"] if in_tokenizer_sample({**e, "split": "train"}, fraction)]
+    options = json.loads((out / "manifest.json").read_text())["options"]
+    train = [{**e, "split": "train"} for e in examples["train"]]
+    sample = tokenizer_sample(train, options["tokenizer_sample_fraction"], options["tokenizer_sample_max"])
     assert 0 < len(sample) < len(examples["train"])
     KilmTokenizer.from_json(train_tokenizer(sample, "bpe", 600)).save(tmp_path)
     for name in ("tokenizer.json", "dict.txt"):

@@ -14,12 +14,14 @@ from kilm.tokenizer import KilmTokenizer
 from pipeline.binarize import Binarize, RowRules, example_rows
 from pipeline.descriptions import ChooseDescriptions
 from pipeline.dump import RawPage
-from pipeline.knowledge import BuildKnowledge, assemble_examples, build_alias, train_anchors
+from pipeline.knowledge import BuildKnowledge, assemble_examples, build_alias, page_text, train_anchors
 from pipeline.outcomes import DEAD_LETTER, STATS
 from pipeline.parse import PageRules, ParsePages, decide_title
 from pipeline.resolve import PageRef, ResolveLinks, ResolveRedirects, follow_redirect, resolve_link
+from pipeline.sinks import pack_row, unpack_row
 from pipeline.site import Site
 from pipeline.splits import SplitConfig
+from pipeline.vocabulary import TrainTokenizer, tokenizer_sample, train_tokenizer
 
 ALL_TRAIN = SplitConfig(valid_fraction=0.0, test_fraction=0.0, unseen_entity_fraction=0.0)
 ALL_TEST = SplitConfig(valid_fraction=0.0, test_fraction=1.0, unseen_entity_fraction=0.0)
@@ -150,11 +152,12 @@ def test_parse_pages_sorts_articles_redirects_and_disambiguations():
 
 def test_assemble_examples_keeps_resolved_mentions_only():
     town = article("Town", 1, "Town lies on the River near Ghost.", [("River", "River"), ("Ghost", "Ghost")])
-    [example] = assemble_examples(town, [(0, 0, "River", "a river")], "train")
+    links = [(0, 0, "River", "a river")]
+    [example] = assemble_examples(town["title"], page_text(town), links, "train")
     assert example.record["mentions"] == [{"start": 17, "end": 22, "surface": "River", "entity": "River"}]
     assert example.knowledge == ["a river"] and example.record["id"] == "1-0"
     assert train_anchors(example) == [("River", "River")]
-    assert train_anchors(next(assemble_examples(town, [(0, 0, "River", "a river")], "test"))) == []
+    assert train_anchors(next(assemble_examples(town["title"], page_text(town), links, "test"))) == []
 
 
 def test_build_alias_sums_counts_and_ranks():
@@ -252,6 +255,13 @@ def test_rows_fit_max_tokens_or_are_counted(tokenizer):
     assert all(len(r) + 1 <= 6 for _, r in tight.plain)
 
 
+def test_a_packed_row_unpacks_to_its_ids_and_record(tokenizer):
+    [row] = example_rows(example("test"), tokenizer, RowRules(ALL_TRAIN, 1, 64, 0.0, 1)).rows
+    assert unpack_row(pack_row(row.source, row.target, row.meta)) == (row.source, row.target, row.meta)
+    plain = {"example": "1-0", "mention": None, "entity": None, "window": [0, 3], "span": None}
+    assert unpack_row(pack_row(row.source, row.source[:0], plain)) == (row.source, row.source[:0], plain)
+
+
 def test_binarize_writes_the_groups_that_have_rows(tokenizer, tmp_path):
     rules = RowRules(ALL_TRAIN, max_infills=1, max_tokens=64, plain_fraction=0.0, num_shards=2)
     with BeamTestPipeline() as p:
@@ -271,3 +281,17 @@ def test_binarize_writes_the_groups_that_have_rows(tokenizer, tmp_path):
         assert len(sources) == len(rows) and [r["row"] for r in rows] == list(range(len(rows)))
     [test_row] = read_indexed(tmp_path / "bin" / "shard0" / "test.target")
     assert seq.span_bounds(test_row.tolist(), tokenizer.special) is not None
+
+
+# ---- tokenizer sample -----------------------------------------------------------------------------
+
+
+def test_tokenizer_sample_keeps_the_lowest_ranks_up_to_its_limit():
+    examples = [{"id": f"{i}-0", "split": "train" if i % 4 else "test", "text": f"paragraph {i} of a town"}
+                for i in range(40)]
+    whole = tokenizer_sample(examples, 1.0, 1000)
+    assert sorted(whole) == sorted(e["text"] for e in examples if e["split"] == "train")
+    assert tokenizer_sample(examples, 1.0, 7) == tokenizer_sample(examples[::-1], 1.0, 7) == whole[:7]
+    with BeamTestPipeline() as p:
+        trained = p | beam.Create(examples) | TrainTokenizer("bpe", 300, 1.0, 7)
+        assert_that(trained, equal_to([train_tokenizer(whole[:7], "bpe", 300)]))

@@ -36,6 +36,16 @@ def test_records_read_back(tmp_path):
     assert records.jsonl_gz([entity]) == records.jsonl_gz([entity]), "same records, same bytes"
 
 
+def test_jsonl_gz_is_gzip_of_the_lines_whole():
+    """Compressed line by line, a file has the bytes one ``gzip.compress`` of its text gives (so earlier
+    outputs stay byte-identical) and reads back."""
+    many = [{"id": f"{i}-0", "text": "Town café 東京 " * (i % 7), "n": i} for i in range(3000)]
+    for recs in ([], many[:1], many):
+        text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in recs).encode("utf-8")
+        assert records.jsonl_gz(recs) == gzip.compress(text, compresslevel=6, mtime=0)
+        assert gzip.decompress(records.jsonl_gz(recs)) == text
+
+
 def test_missing_and_malformed_files_are_named(tmp_path):
     with pytest.raises(records.RecordError, match=r"no test-\*\.jsonl\.gz under .*examples"):
         list(records.read_examples(tmp_path, "test"))
