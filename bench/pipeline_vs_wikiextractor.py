@@ -120,15 +120,17 @@ def parser_floor(dump: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dump", action="append", type=Path, default=None,
-                        help="a dump to bench (repeatable; default: the shared enwiki sample)")
-    parser.add_argument("--replicate", type=int, default=10, help="bench each --dump as this many copies of its pages")
+                        help="a dump to bench (repeatable; default: the shared enwiki sample, unless "
+                             "--synthetic-entities is given)")
+    parser.add_argument("--replicate", type=int, default=10,
+                        help="bench each --dump as this many copies of its pages (not the generated world)")
     parser.add_argument("--synthetic-entities", type=int, default=0,
                         help="also bench a generated world of this many entities (synth; ~1.85 pages an entity)")
     parser.add_argument("--scopes", nargs="+", choices=("lead", "article"), default=["lead", "article"])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="processes, each side")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    dumps = args.dump or ([DEFAULT_DUMP] if DEFAULT_DUMP.is_file() else [])
+    dumps = args.dump or ([DEFAULT_DUMP] if DEFAULT_DUMP.is_file() and not args.synthetic_entities else [])
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "dumps").mkdir()
