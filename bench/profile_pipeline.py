@@ -41,6 +41,11 @@ def library_of(filename: str, function: str) -> str:
     return next((lib for lib in LIBRARIES if f"/{lib}/" in filename), "other (stdlib, …)")
 
 
+def is_ours(filename: str) -> bool:
+    """Code of this project (a generator of ours that our code hands to kilm/ is run by it, not by Beam)."""
+    return filename.startswith(f"{ROOT}/") and "site-packages" not in filename
+
+
 def stage_of(filename: str) -> str | None:
     """The stage a file's code runs in, for our pipeline modules (``None`` for any other file)."""
     path = Path(filename)
@@ -49,8 +54,8 @@ def stage_of(filename: str) -> str | None:
 
 def split(stats: pstats.Stats) -> tuple[float, dict[str, float], dict[str, float]]:
     """(total seconds, own time by library, time by stage). A stage's time is the cumulative time of its
-    modules' functions where code outside our pipeline modules calls them (Beam running a DoFn, a
-    CombineFn or a Map): what the stage's own functions call is inside it, nothing is counted twice."""
+    modules' functions where code that is not ours calls them (Beam running a DoFn, a CombineFn or a
+    Map): what the stage's own functions call is inside it, nothing is counted twice."""
     by_library: dict[str, float] = defaultdict(float)
     by_stage: dict[str, float] = defaultdict(float)
     total = 0.0
@@ -60,7 +65,7 @@ def split(stats: pstats.Stats) -> tuple[float, dict[str, float], dict[str, float
         stage = stage_of(filename)
         if stage:
             by_stage[stage] += sum(caller[3] for (caller_file, _, _), caller in callers.items()
-                                   if stage_of(caller_file) is None)
+                                   if not is_ours(caller_file))
     return total, dict(by_library), dict(by_stage)
 
 

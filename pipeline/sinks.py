@@ -90,13 +90,24 @@ def pack_row(source: array.array, target: array.array, meta: dict) -> bytes:
     return _ROW_SIZES.pack(len(source), len(target)) + source.tobytes() + target.tobytes() + fields
 
 
+def packed_ids(packed: bytes, column: int) -> array.array:
+    """The source (``column`` 0) or target (1) ids of a :func:`pack_row`, read without the rest."""
+    n_source, n_target = _ROW_SIZES.unpack_from(packed)
+    start = _ROW_SIZES.size + 4 * (n_source if column else 0)
+    ids = array.array("i")
+    ids.frombytes(packed[start:start + 4 * (n_target if column else n_source)])
+    return ids
+
+
+def packed_meta(packed: bytes) -> dict:
+    """The ``rows.jsonl.gz`` fields of a :func:`pack_row`."""
+    n_source, n_target = _ROW_SIZES.unpack_from(packed)
+    return dict(zip(ROW_META_FIELDS, json.loads(packed[_ROW_SIZES.size + 4 * (n_source + n_target):])))
+
+
 def unpack_row(packed: bytes) -> tuple[array.array, array.array, dict]:
     """:func:`pack_row`'s ``(source, target, meta)``."""
-    n_source, n_target = _ROW_SIZES.unpack_from(packed)
-    ids = array.array("i")
-    ids.frombytes(packed[_ROW_SIZES.size:_ROW_SIZES.size + 4 * (n_source + n_target)])
-    fields = json.loads(packed[_ROW_SIZES.size + 4 * (n_source + n_target):])
-    return ids[:n_source], ids[n_source:], dict(zip(ROW_META_FIELDS, fields))
+    return packed_ids(packed, 0), packed_ids(packed, 1), packed_meta(packed)
 
 
 class WriteKnowledgeRowsFn(beam.DoFn):
@@ -113,9 +124,9 @@ class WriteKnowledgeRowsFn(beam.DoFn):
         directory = FileSystems.join(self.output, "bin", shard)
         for side, column in (("source", 0), ("target", 1)):
             write_indexed_file(FileSystems.join(directory, f"{split}.{side}"),
-                               (unpack_row(packed)[column] for _, packed in rows), vocab)
+                               (packed_ids(packed, column) for _, packed in rows), vocab)
         write_bytes(FileSystems.join(directory, rows_name(split)),
-                    gzip_lines(jsonl_line(row_record(i, key, unpack_row(packed)[2])) for i, (key, packed) in
+                    gzip_lines(jsonl_line(row_record(i, key, packed_meta(packed))) for i, (key, packed) in
                                enumerate(rows)))
         yield (shard, split), len(rows)
 
