@@ -6,11 +6,16 @@ import bz2
 import gzip
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
+
+from pipeline.dump import RawPage, read_dump
+from pipeline.read import open_raw
+from pipeline.site import Site
 
 SHARED_DATA = Path(os.environ.get("KILM_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -33,6 +38,19 @@ def shared_dump(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} not found: set KILM_SHARED_DATA to the folder holding the shared dump samples")
     return path
+
+
+def sample_articles(language: str) -> Iterator[tuple[Site, RawPage]]:
+    """``(site, page)`` for each article of the shared ``{language}wiki`` sample (namespace 0, not a
+    redirect, not empty); skips the test when the sample is absent."""
+    site = None
+    for event in read_dump(str(shared_dump(f"{language}wiki-pages-articles-sample.xml.bz2")), open_raw, 64 << 20):
+        if event.kind == "site":
+            site = event.value
+        elif event.kind == "page":
+            page = event.value
+            if page.namespace == 0 and not page.redirect and page.text.strip():
+                yield site, page
 
 
 @dataclass

@@ -9,11 +9,9 @@ import pytest
 from mwparserfromhell.parser.builder import Builder
 
 from pipeline import wikitext
-from pipeline.dump import read_dump
 from pipeline.markup import GONE, Templates, strip_markup
-from pipeline.read import open_raw
 from pipeline.site import Site
-from tests.dumps import shared_dump
+from tests.dumps import sample_articles
 
 EN = Site(dbname="enwiki", namespace_names=(("Talk", 1), ("File", 6), ("Template", 10), ("Category", 14)))
 
@@ -80,14 +78,8 @@ def test_only_rare_constructs_are_built_as_nodes(monkeypatch):
 @pytest.mark.slow
 @pytest.mark.parametrize("language", ["en", "uk", "vi", "hy"])
 def test_every_block_of_the_real_samples_renders_as_from_nodes(language, monkeypatch):
-    path = shared_dump(f"{language}wiki-pages-articles-sample.xml.bz2")
-    site, blocks, built, differ = None, 0, 0, []
-    for event in read_dump(str(path), open_raw, 64 << 20):
-        if event.kind == "site":
-            site = event.value
-        page = event.value
-        if event.kind != "page" or page.namespace != 0 or page.redirect or not page.text.strip():
-            continue
+    blocks, built, differ = 0, 0, []
+    for site, page in sample_articles(language):
         text, _, _ = strip_markup(page.text, Templates(site, frozenset({"short description"})))
         for kind, block in wikitext._blocks(text):
             if kind == "block":

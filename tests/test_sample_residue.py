@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.dump import read_dump
-from pipeline.read import open_raw
 from pipeline.wikitext import lead_sentence, parse_article
-from tests.dumps import shared_dump
+from tests.dumps import sample_articles
 from tests.residue import page_forms, residue
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
@@ -17,14 +15,8 @@ pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
 @pytest.mark.parametrize("language", ["en", "uk", "vi", "hy"])
 def test_no_markup_residue_in_texts_or_descriptions(language):
-    path = shared_dump(f"{language}wiki-pages-articles-sample.xml.bz2")
-    site, found, texts = None, [], 0
-    for event in read_dump(str(path), open_raw, 64 << 20):
-        if event.kind == "site":
-            site = event.value
-        page = event.value
-        if event.kind != "page" or page.namespace != 0 or page.redirect or not page.text.strip():
-            continue
+    found, texts = [], 0
+    for site, page in sample_articles(language):
         article = parse_article(page.text, site)
         lead = lead_sentence(article.paragraphs[0].text, site.language) if article.paragraphs else ""
         forms = page_forms(page.text)
