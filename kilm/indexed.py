@@ -8,10 +8,11 @@ row sizes (int32), byte offsets of rows in ``.bin`` (int64).
 
 from __future__ import annotations
 
-import itertools
+import array
 import struct
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -24,27 +25,57 @@ def best_dtype(vocab_size: int) -> np.dtype:
     return np.dtype(np.uint16) if vocab_size < 65500 else np.dtype(np.int32)
 
 
-def write_indexed(prefix: str | Path, rows: Iterable[Sequence[int]], vocab_size: int) -> int:
-    """Write ``prefix.bin``/``prefix.idx`` from rows of token ids; returns the number of rows."""
-    dtype = best_dtype(vocab_size)
-    rows = list(rows)
-    sizes_array = np.fromiter((len(row) for row in rows), dtype=np.int32, count=len(rows))
-    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(sizes_array.sum()))
-    if flat.size and (flat.min() < 0 or flat.max() >= vocab_size):
-        raise ValueError(f"{prefix}: token id outside a vocabulary of {vocab_size}")
-    with open(f"{prefix}.bin", "wb") as data:
-        data.write(flat.astype(dtype).tobytes(order="C"))
-    pointers = np.zeros(len(rows), dtype=np.int64)
-    if len(rows) > 1:
-        np.cumsum(sizes_array[:-1].astype(np.int64) * dtype.itemsize, out=pointers[1:])
-    with open(f"{prefix}.idx", "wb") as index:
+class IndexedWriter:
+    """Rows of token ids written as they come to an open ``.bin`` file (in blocks of
+    ``block_tokens``); :meth:`write_index` then writes the ``.idx``. Only the row sizes are held, so
+    a shard of any size streams through."""
+
+    def __init__(self, data: BinaryIO, vocab_size: int, name: str = "rows", block_tokens: int = 1 << 20) -> None:
+        self.data = data
+        self.vocab_size = vocab_size
+        self.name = name
+        self.block_tokens = block_tokens
+        self.dtype = best_dtype(vocab_size)
+        self.sizes = array.array("i")
+        self._block = array.array("i")
+
+    def add(self, row: Sequence[int]) -> None:
+        self._block.extend(row)
+        self.sizes.append(len(row))
+        if len(self._block) >= self.block_tokens:
+            self._flush()
+
+    def _flush(self) -> None:
+        ids = np.frombuffer(self._block, dtype=np.int32)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
+            raise ValueError(f"{self.name}: token id outside a vocabulary of {self.vocab_size}")
+        self.data.write(ids.astype(self.dtype).tobytes(order="C"))
+        self._block = array.array("i")
+
+    def write_index(self, index: BinaryIO) -> int:
+        """Writes the rows still held, then the ``.idx`` of all rows added; returns their number."""
+        self._flush()
+        sizes = np.frombuffer(self.sizes, dtype=np.int32) if self.sizes else np.zeros(0, dtype=np.int32)
+        pointers = np.zeros(len(sizes), dtype=np.int64)
+        if len(sizes) > 1:
+            np.cumsum(sizes[:-1].astype(np.int64) * self.dtype.itemsize, out=pointers[1:])
         index.write(_MAGIC)
         index.write(struct.pack("<Q", 1))
-        index.write(struct.pack("<B", _DTYPE_CODES[dtype]))
-        index.write(struct.pack("<Q", len(rows)))
-        index.write(sizes_array.tobytes(order="C"))
+        index.write(struct.pack("<B", _DTYPE_CODES[self.dtype]))
+        index.write(struct.pack("<Q", len(sizes)))
+        index.write(sizes.tobytes(order="C"))
         index.write(pointers.tobytes(order="C"))
-    return len(rows)
+        return len(sizes)
+
+
+def write_indexed(prefix: str | Path, rows: Iterable[Sequence[int]], vocab_size: int) -> int:
+    """Write ``prefix.bin``/``prefix.idx`` from rows of token ids; returns the number of rows."""
+    with open(f"{prefix}.bin", "wb") as data:
+        writer = IndexedWriter(data, vocab_size, str(prefix))
+        for row in rows:
+            writer.add(row)
+        with open(f"{prefix}.idx", "wb") as index:
+            return writer.write_index(index)
 
 
 def _read_index(prefix: str | Path) -> tuple[np.dtype, np.ndarray, np.ndarray]:

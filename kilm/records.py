@@ -60,17 +60,25 @@ def jsonl_line(record: dict) -> bytes:
     return (_JSON.encode(record) + "\n").encode("utf-8")
 
 
-def gzip_lines(lines: Iterable[bytes]) -> bytes:
+def gzip_chunks(lines: Iterable[bytes]) -> Iterator[bytes]:
     """The lines as one gzip file, level 6 (gzip's default: ~5x faster than 9 on these files, ~7%
     larger) without a timestamp, so equal lines give equal bytes: the bytes of ``gzip.compress`` of
-    their concatenation, compressed line by line so that the whole text is never held at once."""
+    their concatenation, compressed line by line and given in pieces, so that neither the text nor
+    the file is ever held whole."""
     compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
-    parts, crc, size = [_GZIP_HEADER], 0, 0
+    crc, size = 0, 0
+    yield _GZIP_HEADER
     for line in lines:
         crc, size = zlib.crc32(line, crc), size + len(line)
-        parts.append(compressor.compress(line))
-    parts += [compressor.flush(), struct.pack("<II", crc, size & 0xFFFFFFFF)]
-    return b"".join(parts)
+        chunk = compressor.compress(line)
+        if chunk:
+            yield chunk
+    yield compressor.flush() + struct.pack("<II", crc, size & 0xFFFFFFFF)
+
+
+def gzip_lines(lines: Iterable[bytes]) -> bytes:
+    """:func:`gzip_chunks` as one bytes object."""
+    return b"".join(gzip_chunks(lines))
 
 
 def jsonl_gz(records: Iterable[dict]) -> bytes:

@@ -17,7 +17,7 @@ from apache_beam import pvalue
 from kilm import sequence as seq
 from kilm.tokenizer import EncodedText, KilmTokenizer
 from pipeline.outcomes import STATS, CountingDoFn
-from pipeline.sinks import WriteKnowledgeRowsFn, WritePlainRowsFn, pack_row
+from pipeline.sinks import RunSpill, SortedRuns, WriteKnowledgeRowsFn, WritePlainRowsFn, pack_row
 from pipeline.splits import SplitConfig, stable_bucket, stable_unit
 
 
@@ -59,8 +59,8 @@ class ExampleRows:
 
 
 def compact(ids: Sequence[int]) -> array.array:
-    """Token ids as a machine array: 4 bytes a token where a list of ints takes ~36, so a shard's
-    rows, which its writer holds at once to sort them, stay small."""
+    """Token ids as a machine array: 4 bytes a token where a list of ints takes ~36; rows travel to
+    their writers' runs in this form (:func:`pipeline.sinks.pack_row`)."""
     return array.array("i", ids)
 
 
@@ -134,8 +134,8 @@ class _RowsFn(CountingDoFn):
 
     def process(self, example: dict, tokenizer_json: str):
         built = example_rows(example, self._load(tokenizer_json), self.rules)
-        for keyed in built.plain:
-            yield pvalue.TaggedOutput(self.PLAIN, (example["split"], keyed))
+        for key, ids in built.plain:
+            yield pvalue.TaggedOutput(self.PLAIN, (example["split"], (key, ids.tobytes())))
         for (section, key), n in built.stats.items():
             self.stat(section, key, n)
         for row in built.rows:
@@ -146,9 +146,10 @@ class Binarize(beam.PTransform):
     """``{"examples", "tokenizer"}`` → ``bin/shardK/{split}.{source,target}`` + ``rows.jsonl.gz`` and
     ``bin/plain/{split}`` (fairseq mmap); returns ``{"counted": (section, split, n), STATS}``."""
 
-    def __init__(self, output: str, rules: RowRules) -> None:
+    def __init__(self, output: str, spill: RunSpill, rules: RowRules) -> None:
         super().__init__()
         self.output = output
+        self.spill = spill
         self.rules = rules
 
     def expand(self, inputs):
@@ -157,9 +158,9 @@ class Binarize(beam.PTransform):
             _RowsFn.PLAIN, STATS, main="rows")
         # A split with no rows gets no files, as fairseq-preprocess writes none for a split it was not
         # given (fairseq cannot mmap an empty .bin); the manifest's zero tells the trainer and eval why.
-        counts = (rows.rows | "GroupShards" >> beam.GroupByKey()
+        counts = (rows.rows | "ShardRuns" >> SortedRuns(self.spill)
                   | "WriteShards" >> beam.ParDo(WriteKnowledgeRowsFn(self.output), tokenizer))
-        plain_counts = (rows[_RowsFn.PLAIN] | "GroupPlain" >> beam.GroupByKey()
+        plain_counts = (rows[_RowsFn.PLAIN] | "PlainRuns" >> SortedRuns(self.spill)
                         | "WritePlain" >> beam.ParDo(WritePlainRowsFn(self.output), tokenizer))
         stats = (
             (counts | "SequenceStats" >> beam.Map(lambda kv: ("sequences", kv[0][1], kv[1])),

@@ -41,6 +41,19 @@ def page_text(article: dict) -> PageText:
                                 for p in article["paragraphs"]]
 
 
+def example_id(page_id: int, paragraph: int) -> str:
+    return f"{page_id}-{paragraph}"
+
+
+def example_texts(article: dict, splits: SplitConfig) -> Iterator[dict]:
+    """The ``id``, ``split`` and ``text`` of the examples an article's paragraphs become, known before
+    its links are joined (:func:`assemble_examples`): the tokenizer trains on them while examples are
+    made, so that examples stream on into rows instead of waiting for it."""
+    split = splits.page_split(article["title"])
+    for paragraph in article["paragraphs"]:
+        yield {"id": example_id(article["page_id"], paragraph["index"]), "split": split, "text": paragraph["text"]}
+
+
 def assemble_examples(title: str, page: PageText, links: Iterable[tuple[int, int, str, str | None]], split: str
                       ) -> Iterator[Example]:
     """An article (:func:`page_text`) and its resolved links ``(paragraph, mention index, entity,
@@ -55,7 +68,7 @@ def assemble_examples(title: str, page: PageText, links: Iterable[tuple[int, int
                 continue
             mentions.append({"start": start, "end": end, "surface": surface, "entity": hit[0]})
             knowledge.append(hit[1])
-        record = {"id": f"{page_id}-{paragraph}", "page_id": page_id, "page_title": title, "paragraph": paragraph,
+        record = {"id": example_id(page_id, paragraph), "page_id": page_id, "page_title": title, "paragraph": paragraph,
                   "text": text, "mentions": mentions}
         yield Example(record, split, knowledge)
 

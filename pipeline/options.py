@@ -20,6 +20,7 @@ class OptionError(ValueError):
 #: Paragraphs a trained tokenizer sees at most: ~100 MB of text on enwiki, more than byte-level BPE's
 #: merges at these vocabulary sizes need; every sample here and the demo world have fewer.
 TOKENIZER_SAMPLE_MAX = 200_000
+SORT_BUFFER_MB = 32
 
 
 def _fraction(value: str) -> float:
@@ -96,6 +97,10 @@ class KilmOptions:
         group.add_argument("--tokenizer-sample-max", type=_positive, default=TOKENIZER_SAMPLE_MAX,
                            help="at most this many of those paragraphs (the lowest hashes): the sample, held "
                                 "in memory to train the tokenizer, stops growing with the dump")
+        group.add_argument("--sort-buffer-mb", type=_positive, default=SORT_BUFFER_MB,
+                           help="records a writing step holds before it spills them, sorted, to a run file "
+                                "under the output (merged into each output file at the end); memory stays "
+                                "flat however large the dump")
         group.add_argument("--max-tokens", type=_positive, default=512,
                            help="tokens per sequence, <s>, </s>, the knowledge span and mBART's language token "
                                 "included")

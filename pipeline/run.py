@@ -26,7 +26,7 @@ from kilm.tokenizer import KilmTokenizer, TokenizerError
 from pipeline.binarize import Binarize, RowRules
 from pipeline.descriptions import ChooseDescriptions
 from pipeline.dump import read_site
-from pipeline.knowledge import BuildKnowledge
+from pipeline.knowledge import BuildKnowledge, example_texts
 from pipeline.manifest import WriteManifest, static_manifest
 from pipeline.options import (
     KilmOptions,
@@ -41,7 +41,7 @@ from pipeline.parse import PageRules, ParsePages
 from pipeline.read import ReadPages, open_raw
 from pipeline.resolve import ResolveLinks, ResolveRedirects
 from pipeline.runners import DryRun, check_dry_run, chosen_runner, is_dry_run
-from pipeline.sinks import WriteJsonl
+from pipeline.sinks import RemoveRuns, RunSpill, WriteJsonl
 from pipeline.site import NO_SITEINFO, Site, one_site
 from pipeline.splits import SPLITS, SplitConfig
 from pipeline.summary import summary
@@ -103,6 +103,7 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
     """The whole graph, stage by stage (also used by tests to build it with Dataflow options, without
     running)."""
     output = options.output
+    spill = RunSpill.under(output, options.sort_buffer_mb)
     splits = SplitConfig(options.valid_fraction, options.test_fraction, options.unseen_entity_fraction)
     rules = PageRules(
         site=site,
@@ -139,33 +140,35 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
     if tokenizer is not None:
         tokenizer_json = pipeline | "PretrainedTokenizer" >> beam.Create([tokenizer.to_json()])
     else:
-        tokenizer_json = examples | "Tokenizer" >> TrainTokenizer(
+        tokenizer_json = (articles | "ExampleTexts" >> beam.FlatMap(example_texts, splits)
+                          | "Tokenizer" >> TrainTokenizer(
             options.train_tokenizer, options.vocab_size, options.tokenizer_sample_fraction,
-            options.tokenizer_sample_max)
+            options.tokenizer_sample_max))
     tokenizer_info = tokenizer_json | "SaveTokenizer" >> SaveTokenizer(output, options.num_shards)
 
     # mBART: the trainer appends the dump's language token to every row; --max-tokens counts it.
     language = dump_language_token(options, site.language, tokenizer.symbols if tokenizer else ())
     row_rules = RowRules(splits, options.max_infills_per_paragraph, seq.row_limit(options.max_tokens, language),
                          options.plain_fraction, options.num_shards)
-    binarized = {"examples": examples, "tokenizer": tokenizer_json} | "Binarize" >> Binarize(output, row_rules)
+    binarized = {"examples": examples, "tokenizer": tokenizer_json} | "Binarize" >> Binarize(output, spill, row_rules)
 
     num_files = options.num_shards
-    _ = examples | "WriteExamples" >> WriteJsonl(
-        output, [records.example_prefix(s) for s in SPLITS], num_files, lambda e: records.example_prefix(e["split"]),
-        lambda e: e["id"], lambda e: (e["page_id"], e["paragraph"]), project=records.example_record)
-    _ = knowledge["entities"] | "WriteEntities" >> WriteJsonl(
-        output, [records.ENTITY_PREFIX], num_files, lambda e: records.ENTITY_PREFIX, lambda e: e["title"],
+    written_examples = examples | "WriteExamples" >> WriteJsonl(
+        output, spill, [records.example_prefix(s) for s in SPLITS], num_files,
+        lambda e: records.example_prefix(e["split"]), lambda e: e["id"], lambda e: (e["page_id"], e["paragraph"]),
+        project=records.example_record)
+    written_entities = knowledge["entities"] | "WriteEntities" >> WriteJsonl(
+        output, spill, [records.ENTITY_PREFIX], num_files, lambda e: records.ENTITY_PREFIX, lambda e: e["title"],
         lambda e: e["title"])
-    _ = knowledge["aliases"] | "WriteAliases" >> WriteJsonl(
-        output, [records.ALIAS_PREFIX], num_files, lambda a: records.ALIAS_PREFIX, lambda a: a["surface"],
+    written_aliases = knowledge["aliases"] | "WriteAliases" >> WriteJsonl(
+        output, spill, [records.ALIAS_PREFIX], num_files, lambda a: records.ALIAS_PREFIX, lambda a: a["surface"],
         lambda a: a["surface"])
     dead_letters = (
         (read[DEAD_LETTER], parsed[DEAD_LETTER], redirects[DEAD_LETTER])
         | "FlattenDeadLetters" >> beam.Flatten()
     )
-    _ = dead_letters | "WriteDeadLetters" >> WriteJsonl(
-        output, [records.DEAD_LETTER_PREFIX], 1, lambda d: records.DEAD_LETTER_PREFIX, lambda d: d["reason"],
+    written_dead_letters = dead_letters | "WriteDeadLetters" >> WriteJsonl(
+        output, spill, [records.DEAD_LETTER_PREFIX], 1, lambda d: records.DEAD_LETTER_PREFIX, lambda d: d["reason"],
         lambda d: (d["file"] or "", d["offset"], d.get("title") or "", d["reason"], json.dumps(d, sort_keys=True)))
 
     _ = (
@@ -177,6 +180,9 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         | "FlattenManifestParts" >> beam.Flatten()
         | "Manifest" >> WriteManifest(output, static_manifest(options, site, splits, language))
     )
+    _ = ((written_examples, written_entities, written_aliases, written_dead_letters, binarized["counted"])
+         | "FlattenWritten" >> beam.Flatten()
+         | "RemoveRuns" >> RemoveRuns(spill))
 
 
 def beam_parser() -> argparse.ArgumentParser:

@@ -1,44 +1,127 @@
 """Sinks: deterministic files on any Beam filesystem. Records go to a file by a stable hash and are
 sorted inside it (Beam's own shard assignment is not deterministic); every expected file is written,
-empty ones included, so readers find a complete set. The formats are :mod:`kilm.records`'."""
+empty ones included, so readers find a complete set. No file's records are held at once: a bundle
+spills what it holds, sorted, to run files under the output every ``buffer_bytes`` and at its end, and
+each file's writer merges its runs as it writes (an external sort; a local runner keeps whatever
+crosses a GroupByKey in memory, and here only run paths do). The formats are :mod:`kilm.records`'."""
 
 from __future__ import annotations
 
 import array
+import collections
+import contextlib
+import heapq
 import json
-import os
+import pickle
 import struct
-import tempfile
-import typing
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 
-from kilm.indexed import write_indexed
-from kilm.records import ROW_META_FIELDS, gzip_lines, jsonl_line, row_record, rows_name, sharded_name
+from kilm.indexed import IndexedWriter
+from kilm.records import ROW_META_FIELDS, gzip_chunks, jsonl_line, row_record, rows_name, sharded_name
 from pipeline.splits import stable_bucket
+
+#: Runs spill into this folder of the output (every worker of a distributed runner reaches it); the
+#: pipeline removes it at its end (:class:`RemoveRuns`).
+RUNS_FOLDER = "_sort_runs"
+
+
+def create(path: str):
+    """A new file on any Beam filesystem, written as given (no compression guessed from its name)."""
+    return FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 def write_bytes(path: str, data: bytes) -> None:
-    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    with create(path) as f:
         f.write(data)
 
 
-def write_indexed_file(prefix: str, rows: Iterable[typing.Sequence[int]], vocab_size: int) -> None:
-    """fairseq ``prefix.bin``/``prefix.idx`` on any Beam filesystem (built locally, then copied)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        local = os.path.join(tmp, "rows")
-        write_indexed(local, rows, vocab_size)
-        for ext in ("bin", "idx"):
-            with open(f"{local}.{ext}", "rb") as f:
-                write_bytes(f"{prefix}.{ext}", f.read())
+def write_chunks(path: str, chunks: Iterable[bytes]) -> None:
+    with create(path) as f:
+        for chunk in chunks:
+            f.write(chunk)
 
 
-def sorted_rows(rows: Iterable) -> list:
-    """Rows of one file in key order (Beam's grouping order is not deterministic)."""
-    return sorted(rows, key=lambda r: r[0])
+@dataclass(frozen=True)
+class RunSpill:
+    """Where writers spill sorted runs (``directory``, under the output) and after how many bytes of
+    records (``buffer_bytes``, per writing step)."""
+
+    directory: str
+    buffer_bytes: int
+
+    @classmethod
+    def under(cls, output: str, buffer_mb: int) -> RunSpill:
+        return cls(FileSystems.join(output, RUNS_FOLDER), buffer_mb << 20)
+
+    def write(self, records: list[tuple]) -> str:
+        """``(sort key, payload)`` records → a new run file of them in order; returns its path."""
+        path = FileSystems.join(self.directory, f"{uuid.uuid4().hex}.run")
+        with create(path) as f:
+            for record in sorted(records):
+                pickle.dump(record, f, pickle.HIGHEST_PROTOCOL)
+        return path
+
+
+def read_run(path: str) -> Iterator[tuple]:
+    """The records of one run file, in order."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        while True:
+            try:
+                yield pickle.load(f)
+            except EOFError:
+                return
+
+
+def merged_runs(paths: Iterable[str]) -> Iterator[tuple]:
+    """The records of sorted runs in one order (``(sort key, payload)``), read a record at a time."""
+    return heapq.merge(*(read_run(path) for path in sorted(paths)))
+
+
+def remove(paths: list[str]) -> None:
+    if paths:
+        FileSystems.delete(paths)
+
+
+#: What holding a record costs beyond its payload (the tuple, its key, the list slot), roughly.
+_RECORD_OVERHEAD = 120
+
+
+class _SpillSortedRunsFn(beam.DoFn):
+    """``(group, (sort key, payload bytes))`` → ``(group, run path)``: records are held by group until
+    ``buffer_bytes`` and then written, sorted, a run file per group; the rest at the bundle's end."""
+
+    def __init__(self, spill: RunSpill) -> None:
+        self.spill = spill
+
+    def start_bundle(self):
+        self._groups: dict = collections.defaultdict(list)
+        self._held = 0
+
+    def process(self, element):
+        group, record = element
+        self._groups[group].append(record)
+        self._held += len(record[1]) + _RECORD_OVERHEAD
+        if self._held >= self.spill.buffer_bytes:
+            yield from self._spill()
+
+    def finish_bundle(self):
+        for element in self._spill():
+            yield WindowedValue(element, MIN_TIMESTAMP, [GlobalWindow()])
+
+    def _spill(self) -> list[tuple]:
+        runs = [(group, self.spill.write(records)) for group, records in self._groups.items()]
+        self._groups.clear()
+        self._held = 0
+        return runs
 
 
 class _WriteMissingFn(beam.DoFn):
@@ -52,20 +135,31 @@ class _WriteMissingFn(beam.DoFn):
             yield from self.write.process((key, []), *side_inputs)
 
 
-class WriteGroups(beam.PTransform):
-    """``(key, record)`` → one ``write((key, records))`` per key; every expected key is written, empty
-    ones included. The missing ones are found from the written keys (a side input), not by flattening
-    placeholders into the records: a Flatten would materialise every record once more. ``write``
-    yields ``(key, n)``; so does this transform."""
+@beam.ptransform_fn
+def SortedRuns(keyed, spill: RunSpill):
+    """``(group, (sort key, payload bytes))`` → ``(group, [run paths])``: what a group's writer merges."""
+    return (keyed
+            | "SpillSortedRuns" >> beam.ParDo(_SpillSortedRunsFn(spill))
+            | "GroupRuns" >> beam.GroupByKey())
 
-    def __init__(self, write: beam.DoFn, expected: list, *side_inputs) -> None:
+
+class WriteGroups(beam.PTransform):
+    """``(key, (sort key, payload bytes))`` → one ``write((key, run paths))`` per key, which merges
+    the runs (:func:`merged_runs`); every expected key is written, empty ones (no runs) included. The
+    missing ones are found from the written keys (a side input), not by flattening placeholders into
+    the records. ``write`` yields ``(key, n)``; so does this transform."""
+
+    def __init__(self, write: beam.DoFn, spill: RunSpill, expected: list, *side_inputs) -> None:
         super().__init__()
         self.write = write
+        self.spill = spill
         self.expected = expected
         self.side_inputs = side_inputs
 
     def expand(self, keyed):
-        written = keyed | "Group" >> beam.GroupByKey() | "Write" >> beam.ParDo(self.write, *self.side_inputs)
+        written = (keyed
+                   | "SortedRuns" >> SortedRuns(self.spill)
+                   | "Write" >> beam.ParDo(self.write, *self.side_inputs))
         written_keys = beam.pvalue.AsList(written | "WrittenKeys" >> beam.Keys())
         missing = (
             keyed.pipeline
@@ -73,6 +167,27 @@ class WriteGroups(beam.PTransform):
             | "WriteMissing" >> beam.ParDo(_WriteMissingFn(self.write), written_keys, *self.side_inputs)
         )
         return (written, missing) | "FlattenCounts" >> beam.Flatten()
+
+
+class RemoveRuns(beam.PTransform):
+    """Removes the runs folder once every writer is done (``done``: all their counts, a side input)."""
+
+    def __init__(self, spill: RunSpill) -> None:
+        super().__init__()
+        self.spill = spill
+
+    def expand(self, done):
+        return (done.pipeline
+                | "RunsFolder" >> beam.Create([self.spill.directory], reshuffle=False)
+                | "RemoveRunsFolder" >> beam.Map(_remove_folder, beam.pvalue.AsList(done)))
+
+
+def _remove_folder(directory: str, _done: list) -> str:
+    with contextlib.suppress(Exception):  # Beam raises BeamIOError when nothing matches
+        remove([m.path for m in FileSystems.match([FileSystems.join(directory, "*")])[0].metadata_list])
+    if FileSystems.exists(directory):
+        remove([directory])
+    return directory
 
 
 def _vocab_size(tokenizer_json: str) -> int:
@@ -83,9 +198,8 @@ _ROW_SIZES = struct.Struct("<II")
 
 
 def pack_row(source: array.array, target: array.array, meta: dict) -> bytes:
-    """A knowledge row as the one bytes object it carries to its shard's writer: the two token counts,
-    the ids (4 bytes each) and its ``rows.jsonl.gz`` fields as JSON. A shard's rows all wait there at
-    once; as arrays and a dict each they took about twice the memory."""
+    """A knowledge row as the one bytes object it carries to its shard's runs: the two token counts,
+    the ids (4 bytes each) and its ``rows.jsonl.gz`` fields as JSON."""
     fields = json.dumps([meta[k] for k in ROW_META_FIELDS], ensure_ascii=False).encode("utf-8")
     return _ROW_SIZES.pack(len(source), len(target)) + source.tobytes() + target.tobytes() + fields
 
@@ -94,8 +208,13 @@ def packed_ids(packed: bytes, column: int) -> array.array:
     """The source (``column`` 0) or target (1) ids of a :func:`pack_row`, read without the rest."""
     n_source, n_target = _ROW_SIZES.unpack_from(packed)
     start = _ROW_SIZES.size + 4 * (n_source if column else 0)
+    return ids_of(packed[start:start + 4 * (n_target if column else n_source)])
+
+
+def ids_of(data: bytes) -> array.array:
+    """Token ids from their 4-byte machine form (``array.array("i").tobytes()``)."""
     ids = array.array("i")
-    ids.frombytes(packed[start:start + 4 * (n_target if column else n_source)])
+    ids.frombytes(data)
     return ids
 
 
@@ -110,65 +229,91 @@ def unpack_row(packed: bytes) -> tuple[array.array, array.array, dict]:
     return packed_ids(packed, 0), packed_ids(packed, 1), packed_meta(packed)
 
 
+def _indexed(prefix: str, vocab_size: int, stack: contextlib.ExitStack) -> IndexedWriter:
+    return IndexedWriter(stack.enter_context(create(f"{prefix}.bin")), vocab_size, prefix)
+
+
+def _write_index(prefix: str, writer: IndexedWriter) -> int:
+    with create(f"{prefix}.idx") as index:
+        return writer.write_index(index)
+
+
 class WriteKnowledgeRowsFn(beam.DoFn):
-    """All rows of one (shard, split), ``(key, pack_row(...))`` → fairseq ``.bin/.idx`` pairs +
-    ``rows.jsonl.gz``, sorted by key."""
+    """The runs of one (shard, split)'s ``(key, pack_row(...))`` → fairseq ``.bin/.idx`` pairs +
+    ``rows.jsonl.gz``, in key order, in one pass."""
 
     def __init__(self, output: str) -> None:
         self.output = output
 
     def process(self, element, tokenizer_json: str):
-        (shard, split), rows = element
-        rows = sorted_rows(rows)
-        vocab = _vocab_size(tokenizer_json)
+        (shard, split), runs = element
         directory = FileSystems.join(self.output, "bin", shard)
-        for side, column in (("source", 0), ("target", 1)):
-            write_indexed_file(FileSystems.join(directory, f"{split}.{side}"),
-                               (packed_ids(packed, column) for _, packed in rows), vocab)
-        write_bytes(FileSystems.join(directory, rows_name(split)),
-                    gzip_lines(jsonl_line(row_record(i, key, packed_meta(packed))) for i, (key, packed) in
-                               enumerate(rows)))
-        yield (shard, split), len(rows)
+        prefixes = [FileSystems.join(directory, f"{split}.{side}") for side in ("source", "target")]
+        with contextlib.ExitStack() as stack:
+            columns = [_indexed(prefix, _vocab_size(tokenizer_json), stack) for prefix in prefixes]
+
+            def lines():
+                for i, (key, packed) in enumerate(merged_runs(runs)):
+                    for column, writer in enumerate(columns):
+                        writer.add(packed_ids(packed, column))
+                    yield jsonl_line(row_record(i, key, packed_meta(packed)))
+
+            write_chunks(FileSystems.join(directory, rows_name(split)), gzip_chunks(lines()))
+            count, _ = (_write_index(prefix, writer) for prefix, writer in zip(prefixes, columns))
+        remove(runs)
+        yield (shard, split), count
 
 
 class WritePlainRowsFn(beam.DoFn):
-    """All plain rows of one split → ``bin/plain/{split}.bin/.idx`` (for fairseq's ``denoising``)."""
+    """The runs of one split's plain rows ``(key, ids as 4-byte ints)`` → ``bin/plain/{split}.bin/.idx``
+    (for fairseq's ``denoising``)."""
 
     def __init__(self, output: str) -> None:
         self.output = output
 
     def process(self, element, tokenizer_json: str):
-        split, rows = element
-        rows = sorted_rows(rows)
-        write_indexed_file(FileSystems.join(self.output, "bin", "plain", split), (r[1] for r in rows),
-                           _vocab_size(tokenizer_json))
-        yield split, len(rows)
+        split, runs = element
+        prefix = FileSystems.join(self.output, "bin", "plain", split)
+        with contextlib.ExitStack() as stack:
+            writer = _indexed(prefix, _vocab_size(tokenizer_json), stack)
+            for _, ids in merged_runs(runs):
+                writer.add(ids_of(ids))
+            count = _write_index(prefix, writer)
+        remove(runs)
+        yield split, count
 
 
 class _WriteJsonlFn(beam.DoFn):
-    """``(file name, [(sort key, line)])`` → the file, its lines in sort-key order."""
+    """``(file name, run paths)`` → the file, its lines in sort-key order."""
 
     def __init__(self, output: str) -> None:
         self.output = output
 
     def process(self, element):
-        name, keyed_lines = element
-        keyed_lines = sorted(keyed_lines)
-        write_bytes(FileSystems.join(self.output, name), gzip_lines(line for _, line in keyed_lines))
-        yield name, len(keyed_lines)
+        name, runs = element
+        counted = collections.Counter()
+
+        def lines():
+            for _, line in merged_runs(runs):
+                counted["lines"] += 1
+                yield line
+
+        write_chunks(FileSystems.join(self.output, name), gzip_chunks(lines()))
+        remove(runs)
+        yield name, counted["lines"]
 
 
 class WriteJsonl(beam.PTransform):
     """Records → ``{prefix}-SSSSS-of-NNNNN.jsonl.gz`` by a stable hash of ``shard_key``, sorted by
     ``sort_key`` inside each file; ``project`` turns an element into its record. A record travels to
-    its file's writer as ``(sort key, JSON line)``: a file's records wait there all at once, and a line
-    takes a fraction of the memory of the dict it came from."""
+    its file's runs as ``(sort key, JSON line)``."""
 
-    def __init__(self, output: str, prefixes: list[str], num_files: int, prefix_of: Callable, shard_key: Callable,
-                 sort_key: Callable, project: Callable | None = None) -> None:
+    def __init__(self, output: str, spill: RunSpill, prefixes: list[str], num_files: int, prefix_of: Callable,
+                 shard_key: Callable, sort_key: Callable, project: Callable | None = None) -> None:
         super().__init__()
         self.project = project or (lambda record: record)
         self.output = output
+        self.spill = spill
         self.prefixes = prefixes
         self.num_files = num_files
         self.prefix_of = prefix_of
@@ -186,5 +331,5 @@ class WriteJsonl(beam.PTransform):
         return (
             records
             | "KeyByFile" >> beam.Map(self._keyed_line)
-            | "WriteFiles" >> WriteGroups(_WriteJsonlFn(self.output), every_file)
+            | "WriteFiles" >> WriteGroups(_WriteJsonlFn(self.output), self.spill, every_file)
         )

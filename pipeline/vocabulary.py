@@ -44,8 +44,9 @@ def train_tokenizer(texts: list[str], kind: str, vocab_size: int) -> str:
 
 @beam.ptransform_fn
 def TrainTokenizer(examples, kind: str, vocab_size: int, sample_fraction: float, sample_limit: int):
-    """Examples → the tokenizer JSON (a single element) trained on their sample (:func:`tokenizer_sample`),
-    collected by a combiner that never holds more than ``sample_limit`` texts."""
+    """Examples (their ``id``, ``split`` and ``text``: :func:`pipeline.knowledge.example_texts`) → the
+    tokenizer JSON (a single element) trained on their sample (:func:`tokenizer_sample`), collected by
+    a combiner that never holds more than ``sample_limit`` texts."""
     return (
         examples
         | "TokenizerSample" >> beam.Filter(in_tokenizer_sample, sample_fraction)

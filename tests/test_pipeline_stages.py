@@ -18,7 +18,7 @@ from pipeline.knowledge import BuildKnowledge, assemble_examples, build_alias, p
 from pipeline.outcomes import DEAD_LETTER, STATS
 from pipeline.parse import PageRules, ParsePages, decide_title
 from pipeline.resolve import PageRef, ResolveLinks, ResolveRedirects, follow_redirect, resolve_link
-from pipeline.sinks import pack_row, unpack_row
+from pipeline.sinks import RunSpill, pack_row, unpack_row
 from pipeline.site import Site
 from pipeline.splits import SplitConfig
 from pipeline.vocabulary import TrainTokenizer, tokenizer_sample, train_tokenizer
@@ -267,7 +267,7 @@ def test_binarize_writes_the_groups_that_have_rows(tokenizer, tmp_path):
     with BeamTestPipeline() as p:
         out = ({"examples": p | "Examples" >> beam.Create([example("train"), example("test")]),
                 "tokenizer": p | "Tokenizer" >> beam.Create([tokenizer.to_json()])}
-               | Binarize(str(tmp_path), rules))
+               | Binarize(str(tmp_path), RunSpill(str(tmp_path / "runs"), 200), rules))
         assert_that(out["counted"] | beam.Filter(lambda c: c[2] > 0), equal_to([
             ("sequences", "train", 1), ("sequences", "test", 1), ("denoising_sequences", "train", 1),
             ("denoising_sequences", "test", 1)]), label="counted")
@@ -281,6 +281,7 @@ def test_binarize_writes_the_groups_that_have_rows(tokenizer, tmp_path):
         assert len(sources) == len(rows) and [r["row"] for r in rows] == list(range(len(rows)))
     [test_row] = read_indexed(tmp_path / "bin" / "shard0" / "test.target")
     assert seq.span_bounds(test_row.tolist(), tokenizer.special) is not None
+    assert list((tmp_path / "runs").iterdir()) == []  # each writer removes the runs it merged
 
 
 # ---- tokenizer sample -----------------------------------------------------------------------------
