@@ -17,7 +17,8 @@ from apache_beam import pvalue
 from kilm import sequence as seq
 from kilm.tokenizer import EncodedText, KilmTokenizer
 from pipeline.outcomes import STATS, CountingDoFn
-from pipeline.sinks import RunSpill, SortedRuns, WriteKnowledgeRowsFn, WritePlainRowsFn, pack_row
+from pipeline.runs import RunSpill, SortedRuns
+from pipeline.sinks import WriteKnowledgeRowsFn, WritePlainRowsFn, pack_row
 from pipeline.splits import SplitConfig, stable_bucket, stable_unit
 
 

@@ -12,6 +12,7 @@ from apache_beam import pvalue
 
 from kilm.records import alias_record, entity_record
 from pipeline.outcomes import STATS, CountingDoFn
+from pipeline.runs import DiskCoGroupByKey, RunSpill
 from pipeline.splits import SplitConfig
 
 
@@ -135,16 +136,17 @@ class BuildKnowledge(beam.PTransform):
     """``{"articles", "links", "body_links", "aliases", "disambiguation_aliases"}`` → ``{"examples",
     "entities", "aliases", STATS}``."""
 
-    def __init__(self, splits: SplitConfig, language: str) -> None:
+    def __init__(self, splits: SplitConfig, language: str, spill: RunSpill) -> None:
         super().__init__()
         self.splits = splits
         self.language = language
+        self.spill = spill
 
     def expand(self, inputs):
         pages = inputs["articles"] | "PageByTitle" >> beam.Map(lambda a: (a["title"], page_text(a)))
         assembled = (
             {"page": pages, "links": inputs["links"]}
-            | "JoinPageLinks" >> beam.CoGroupByKey()
+            | "JoinPageLinks" >> DiskCoGroupByKey(self.spill)
             | "AssembleExamples" >> beam.ParDo(_AssembleExamplesFn(self.splits)).with_outputs(
                 _AssembleExamplesFn.ANCHORS, STATS, main="examples")
         )

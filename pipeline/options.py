@@ -20,7 +20,7 @@ class OptionError(ValueError):
 #: Paragraphs a trained tokenizer sees at most: ~100 MB of text on enwiki, more than byte-level BPE's
 #: merges at these vocabulary sizes need; every sample here and the demo world have fewer.
 TOKENIZER_SAMPLE_MAX = 200_000
-SORT_BUFFER_MB = 32
+SORT_BUFFER_MB = 16
 
 
 def _fraction(value: str) -> float:

@@ -16,6 +16,7 @@ from apache_beam import pvalue
 
 from pipeline.dump import RawPage, dead_letter
 from pipeline.outcomes import DEAD_LETTER, STATS, CountingDoFn
+from pipeline.runs import DiskCoGroupByKey, RunSpill
 from pipeline.site import TEMPLATE_NS, Site
 from pipeline.wikitext import lead_sentence, parse_article, redirect_target
 
@@ -146,8 +147,8 @@ class _DecideTitleFn(CountingDoFn):
         self.configured_templates = configured_templates
 
     def process(self, element, dump_templates: Iterable[str]):
-        title, items = element
-        decision = decide_title(title, items, self.configured_templates | frozenset(dump_templates))
+        title, groups = element
+        decision = decide_title(title, groups["pages"], self.configured_templates | frozenset(dump_templates))
         for duplicate in decision.duplicates:
             yield pvalue.TaggedOutput(DEAD_LETTER, duplicate)
             self.stat("outcomes", "dead_letter_duplicate_title")
@@ -170,10 +171,11 @@ class ParsePages(beam.PTransform):
     """Raw pages → ``{"articles", "redirects" ((alias, target) edges), "disambiguations", DEAD_LETTER,
     STATS}``."""
 
-    def __init__(self, rules: PageRules, disambiguation_templates: frozenset[str]) -> None:
+    def __init__(self, rules: PageRules, disambiguation_templates: frozenset[str], spill: RunSpill) -> None:
         super().__init__()
         self.rules = rules
         self.disambiguation_templates = disambiguation_templates
+        self.spill = spill
 
     def expand(self, pages):
         classified = pages | "Classify" >> beam.ParDo(_ClassifyFn(self.rules)).with_outputs(
@@ -181,8 +183,8 @@ class ParsePages(beam.PTransform):
         dump_templates = beam.pvalue.AsList(
             classified[_ClassifyFn.DISAMBIGUATION_TEMPLATES] | "DistinctTemplates" >> beam.Distinct())
         decided = (
-            classified.pages
-            | "GroupByTitle" >> beam.GroupByKey()
+            {"pages": classified.pages}
+            | "GroupByTitle" >> DiskCoGroupByKey(self.spill)
             | "DecideTitle" >> beam.ParDo(
                 _DecideTitleFn(self.disambiguation_templates), dump_templates
             ).with_outputs(_DecideTitleFn.REDIRECTS, _DecideTitleFn.DISAMBIGUATIONS, DEAD_LETTER, STATS,

@@ -14,6 +14,7 @@ from apache_beam import pvalue
 from pipeline.dump import dead_letter
 from pipeline.outcomes import DEAD_LETTER, STATS, CountingDoFn
 from pipeline.parse import disambiguation_surface
+from pipeline.runs import DiskCoGroupByKey, RunSpill
 
 
 class PageRef(NamedTuple):
@@ -185,6 +186,10 @@ class ResolveLinks(beam.PTransform):
     scanned in lead scope, "disambiguation_aliases": (surface, entity), STATS}``; every link counts in
     the ``links`` statistics."""
 
+    def __init__(self, spill: RunSpill) -> None:
+        super().__init__()
+        self.spill = spill
+
     def expand(self, inputs):
         refs = inputs["articles"] | "MentionRefs" >> beam.FlatMap(link_refs)
         body_refs = inputs["articles"] | "BodyLinkRefs" >> beam.FlatMap(body_link_refs)
@@ -195,7 +200,7 @@ class ResolveLinks(beam.PTransform):
         joined = (
             {"ref": refs, "body_ref": body_refs, "disambiguation_ref": disambiguation_ref, "entity": entities,
              "alias": inputs["aliases"], "disambiguation": disambiguations}
-            | "JoinLinkTargets" >> beam.CoGroupByKey()
+            | "JoinLinkTargets" >> DiskCoGroupByKey(self.spill)
             | "ResolveLink" >> beam.ParDo(_ResolveLinkFn()).with_outputs(
                 _ResolveLinkFn.DISAMBIGUATION_ALIASES, _ResolveLinkFn.BODY_LINKS, STATS, main="links")
         )

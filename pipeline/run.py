@@ -41,7 +41,8 @@ from pipeline.parse import PageRules, ParsePages
 from pipeline.read import ReadPages, open_raw
 from pipeline.resolve import ResolveLinks, ResolveRedirects
 from pipeline.runners import DryRun, check_dry_run, chosen_runner, is_dry_run
-from pipeline.sinks import RemoveRuns, RunSpill, WriteJsonl
+from pipeline.runs import RemoveRuns, RunSpill
+from pipeline.sinks import WriteJsonl
 from pipeline.site import NO_SITEINFO, Site, one_site
 from pipeline.splits import SPLITS, SplitConfig
 from pipeline.summary import summary
@@ -116,7 +117,7 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
 
     read = (pipeline | "InputFiles" >> beam.Create(paths, reshuffle=False)  # ReadPages spreads the files
             | "ReadPages" >> ReadPages(options.max_page_bytes, options.streams_per_read))
-    parsed = read["pages"] | "ParsePages" >> ParsePages(rules, disambiguation_templates)
+    parsed = read["pages"] | "ParsePages" >> ParsePages(rules, disambiguation_templates, spill)
     languages = tuple(dict.fromkeys([site.language, *options.wikidata_fallback_languages.split(",")]))
     described = parsed["articles"] | "ChooseDescriptions" >> ChooseDescriptions(
         rules.description_sources, options.wikidata_descriptions, site, tuple(lang for lang in languages if lang))
@@ -130,11 +131,11 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
     redirects = ({"page_index": page_index, "redirects": parsed["redirects"]}
                  | "ResolveRedirects" >> ResolveRedirects(options.max_redirect_hops))
     links = {"articles": articles, "disambiguations": parsed["disambiguations"],
-             "aliases": redirects["aliases"]} | "ResolveLinks" >> ResolveLinks()
+             "aliases": redirects["aliases"]} | "ResolveLinks" >> ResolveLinks(spill)
     knowledge = ({"articles": articles, "links": links["links"], "body_links": links["body_links"],
                   "aliases": redirects["aliases"],
                   "disambiguation_aliases": links["disambiguation_aliases"]}
-                 | "BuildKnowledge" >> BuildKnowledge(splits, site.language))
+                 | "BuildKnowledge" >> BuildKnowledge(splits, site.language, spill))
     examples = knowledge["examples"]
 
     if tokenizer is not None:
@@ -143,7 +144,7 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         tokenizer_json = (articles | "ExampleTexts" >> beam.FlatMap(example_texts, splits)
                           | "Tokenizer" >> TrainTokenizer(
             options.train_tokenizer, options.vocab_size, options.tokenizer_sample_fraction,
-            options.tokenizer_sample_max))
+            options.tokenizer_sample_max, spill))
     tokenizer_info = tokenizer_json | "SaveTokenizer" >> SaveTokenizer(output, options.num_shards)
 
     # mBART: the trainer appends the dump's language token to every row; --max-tokens counts it.

@@ -1,42 +1,25 @@
 """Sinks: deterministic files on any Beam filesystem. Records go to a file by a stable hash and are
 sorted inside it (Beam's own shard assignment is not deterministic); every expected file is written,
-empty ones included, so readers find a complete set. No file's records are held at once: a bundle
-spills what it holds, sorted, to run files under the output every ``buffer_bytes`` and at its end, and
-each file's writer merges its runs as it writes (an external sort; a local runner keeps whatever
-crosses a GroupByKey in memory, and here only run paths do). The formats are :mod:`kilm.records`'."""
+empty ones included, so readers find a complete set. A file's records wait in sorted runs
+(:mod:`pipeline.runs`) that its writer merges as it writes: none is ever held whole. The formats are
+:mod:`kilm.records`'."""
 
 from __future__ import annotations
 
 import array
 import collections
 import contextlib
-import heapq
 import json
-import pickle
 import struct
-import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
-from apache_beam.utils.windowed_value import WindowedValue
 
 from kilm.indexed import IndexedWriter
 from kilm.records import ROW_META_FIELDS, gzip_chunks, jsonl_line, row_record, rows_name, sharded_name
+from pipeline.runs import RunSpill, SortedRuns, create, merged_runs, remove
 from pipeline.splits import stable_bucket
-
-#: Runs spill into this folder of the output (every worker of a distributed runner reaches it); the
-#: pipeline removes it at its end (:class:`RemoveRuns`).
-RUNS_FOLDER = "_sort_runs"
-
-
-def create(path: str):
-    """A new file on any Beam filesystem, written as given (no compression guessed from its name)."""
-    return FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 def write_bytes(path: str, data: bytes) -> None:
@@ -50,80 +33,6 @@ def write_chunks(path: str, chunks: Iterable[bytes]) -> None:
             f.write(chunk)
 
 
-@dataclass(frozen=True)
-class RunSpill:
-    """Where writers spill sorted runs (``directory``, under the output) and after how many bytes of
-    records (``buffer_bytes``, per writing step)."""
-
-    directory: str
-    buffer_bytes: int
-
-    @classmethod
-    def under(cls, output: str, buffer_mb: int) -> RunSpill:
-        return cls(FileSystems.join(output, RUNS_FOLDER), buffer_mb << 20)
-
-    def write(self, records: list[tuple]) -> str:
-        """``(sort key, payload)`` records → a new run file of them in order; returns its path."""
-        path = FileSystems.join(self.directory, f"{uuid.uuid4().hex}.run")
-        with create(path) as f:
-            for record in sorted(records):
-                pickle.dump(record, f, pickle.HIGHEST_PROTOCOL)
-        return path
-
-
-def read_run(path: str) -> Iterator[tuple]:
-    """The records of one run file, in order."""
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-        while True:
-            try:
-                yield pickle.load(f)
-            except EOFError:
-                return
-
-
-def merged_runs(paths: Iterable[str]) -> Iterator[tuple]:
-    """The records of sorted runs in one order (``(sort key, payload)``), read a record at a time."""
-    return heapq.merge(*(read_run(path) for path in sorted(paths)))
-
-
-def remove(paths: list[str]) -> None:
-    if paths:
-        FileSystems.delete(paths)
-
-
-#: What holding a record costs beyond its payload (the tuple, its key, the list slot), roughly.
-_RECORD_OVERHEAD = 120
-
-
-class _SpillSortedRunsFn(beam.DoFn):
-    """``(group, (sort key, payload bytes))`` → ``(group, run path)``: records are held by group until
-    ``buffer_bytes`` and then written, sorted, a run file per group; the rest at the bundle's end."""
-
-    def __init__(self, spill: RunSpill) -> None:
-        self.spill = spill
-
-    def start_bundle(self):
-        self._groups: dict = collections.defaultdict(list)
-        self._held = 0
-
-    def process(self, element):
-        group, record = element
-        self._groups[group].append(record)
-        self._held += len(record[1]) + _RECORD_OVERHEAD
-        if self._held >= self.spill.buffer_bytes:
-            yield from self._spill()
-
-    def finish_bundle(self):
-        for element in self._spill():
-            yield WindowedValue(element, MIN_TIMESTAMP, [GlobalWindow()])
-
-    def _spill(self) -> list[tuple]:
-        runs = [(group, self.spill.write(records)) for group, records in self._groups.items()]
-        self._groups.clear()
-        self._held = 0
-        return runs
-
-
 class _WriteMissingFn(beam.DoFn):
     """Writes each expected group that no record reached, empty, with the group's own writer."""
 
@@ -133,14 +42,6 @@ class _WriteMissingFn(beam.DoFn):
     def process(self, key, written: list, *side_inputs):
         if key not in written:
             yield from self.write.process((key, []), *side_inputs)
-
-
-@beam.ptransform_fn
-def SortedRuns(keyed, spill: RunSpill):
-    """``(group, (sort key, payload bytes))`` → ``(group, [run paths])``: what a group's writer merges."""
-    return (keyed
-            | "SpillSortedRuns" >> beam.ParDo(_SpillSortedRunsFn(spill))
-            | "GroupRuns" >> beam.GroupByKey())
 
 
 class WriteGroups(beam.PTransform):
@@ -167,27 +68,6 @@ class WriteGroups(beam.PTransform):
             | "WriteMissing" >> beam.ParDo(_WriteMissingFn(self.write), written_keys, *self.side_inputs)
         )
         return (written, missing) | "FlattenCounts" >> beam.Flatten()
-
-
-class RemoveRuns(beam.PTransform):
-    """Removes the runs folder once every writer is done (``done``: all their counts, a side input)."""
-
-    def __init__(self, spill: RunSpill) -> None:
-        super().__init__()
-        self.spill = spill
-
-    def expand(self, done):
-        return (done.pipeline
-                | "RunsFolder" >> beam.Create([self.spill.directory], reshuffle=False)
-                | "RemoveRunsFolder" >> beam.Map(_remove_folder, beam.pvalue.AsList(done)))
-
-
-def _remove_folder(directory: str, _done: list) -> str:
-    with contextlib.suppress(Exception):  # Beam raises BeamIOError when nothing matches
-        remove([m.path for m in FileSystems.match([FileSystems.join(directory, "*")])[0].metadata_list])
-    if FileSystems.exists(directory):
-        remove([directory])
-    return directory
 
 
 def _vocab_size(tokenizer_json: str) -> int:

@@ -12,6 +12,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from kilm import sequence as seq
 from kilm.tokenizer import KilmTokenizer
+from pipeline.runs import LowestRecords, RunSpill
 from pipeline.sinks import write_bytes
 from pipeline.splits import stable_unit
 
@@ -43,16 +44,16 @@ def train_tokenizer(texts: list[str], kind: str, vocab_size: int) -> str:
 
 
 @beam.ptransform_fn
-def TrainTokenizer(examples, kind: str, vocab_size: int, sample_fraction: float, sample_limit: int):
+def TrainTokenizer(examples, kind: str, vocab_size: int, sample_fraction: float, sample_limit: int, spill: RunSpill):
     """Examples (their ``id``, ``split`` and ``text``: :func:`pipeline.knowledge.example_texts`) → the
-    tokenizer JSON (a single element) trained on their sample (:func:`tokenizer_sample`), collected by
-    a combiner that never holds more than ``sample_limit`` texts."""
+    tokenizer JSON (a single element) trained on their sample (:func:`tokenizer_sample`), collected
+    through sorted runs that never hold more than ``sample_limit`` texts."""
     return (
         examples
         | "TokenizerSample" >> beam.Filter(in_tokenizer_sample, sample_fraction)
-        | "RankText" >> beam.Map(lambda e: (sample_rank(e), e["text"]))
-        | "CollectSample" >> beam.combiners.Top.Smallest(sample_limit)
-        | "SampleTexts" >> beam.Map(lambda ranked: [text for _, text in ranked])
+        | "RankText" >> beam.Map(lambda e: (sample_rank(e), e["text"].encode("utf-8")))
+        | "CollectSample" >> LowestRecords(spill, sample_limit)
+        | "SampleTexts" >> beam.Map(lambda ranked: [text.decode("utf-8") for _, text in ranked])
         | "TrainTokenizer" >> beam.Map(train_tokenizer, kind, vocab_size)
     )
 

@@ -18,13 +18,20 @@ from pipeline.knowledge import BuildKnowledge, assemble_examples, build_alias, p
 from pipeline.outcomes import DEAD_LETTER, STATS
 from pipeline.parse import PageRules, ParsePages, decide_title
 from pipeline.resolve import PageRef, ResolveLinks, ResolveRedirects, follow_redirect, resolve_link
-from pipeline.sinks import RunSpill, pack_row, unpack_row
+from pipeline.runs import RunSpill
+from pipeline.sinks import pack_row, unpack_row
 from pipeline.site import Site
 from pipeline.splits import SplitConfig
 from pipeline.vocabulary import TrainTokenizer, tokenizer_sample, train_tokenizer
 
 ALL_TRAIN = SplitConfig(valid_fraction=0.0, test_fraction=0.0, unseen_entity_fraction=0.0)
 ALL_TEST = SplitConfig(valid_fraction=0.0, test_fraction=1.0, unseen_entity_fraction=0.0)
+
+
+@pytest.fixture
+def spill(tmp_path) -> RunSpill:
+    """Runs of a few records each, in four buckets: groups and files come from many runs."""
+    return RunSpill(str(tmp_path / "runs"), buffer_bytes=200, buckets=4)
 
 
 def stats_of(pcoll, label: str):
@@ -94,7 +101,7 @@ def test_resolve_link_rules():
     assert resolve_link(None, None, False) == ("missing_target", None)
 
 
-def test_resolve_links_through_redirects_and_to_missing_targets():
+def test_resolve_links_through_redirects_and_to_missing_targets(spill):
     articles = [article("Town", 1, "Town lies on the River by the Stream near Ghost and Mercury.",
                         [("River", "River"), ("Stream", "Stream"), ("Ghost", "Ghost"),
                          ("Mercury", "Mercury (disambiguation)")]),
@@ -105,7 +112,7 @@ def test_resolve_links_through_redirects_and_to_missing_targets():
         out = ({"articles": p | "Articles" >> beam.Create(articles),
                 "disambiguations": p | "Dis" >> beam.Create([disambiguation]),
                 "aliases": p | "Aliases" >> beam.Create([("Stream", ("River", "a river"))])}
-               | ResolveLinks())
+               | ResolveLinks(spill))
         river = ("River", "a river")
         assert_that(out["links"], equal_to([("Town", (0, 0, *river)), ("Town", (0, 1, *river))]), label="links")
         assert_that(out["disambiguation_aliases"], equal_to([]), label="dis")  # Mercury (planet) has no page
@@ -130,7 +137,7 @@ def test_decide_title_keeps_the_lowest_page_id():
         [("duplicate_title", 9, 5, 77)]
 
 
-def test_parse_pages_sorts_articles_redirects_and_disambiguations():
+def test_parse_pages_sorts_articles_redirects_and_disambiguations(spill):
     pages = [raw("River", 1, "The '''River''' flows to the [[Sea]].\n\nIt is long."),
              raw("Stream", 2, "#REDIRECT [[River]]"),
              raw("Mercury", 3, "'''Mercury''' may be:\n* [[Mercury (planet)]]\n{{Dab}}"),
@@ -138,7 +145,7 @@ def test_parse_pages_sorts_articles_redirects_and_disambiguations():
              raw("River", 5, "A duplicate."),
              raw("Empty", 6, "  ")]
     with BeamTestPipeline() as p:
-        out = p | beam.Create(pages) | ParsePages(PageRules(Site()), frozenset())
+        out = p | beam.Create(pages) | ParsePages(PageRules(Site()), frozenset(), spill)
         assert_that(out["articles"] | beam.Map(lambda a: (a["title"], [x["text"] for x in a["paragraphs"]])),
                     equal_to([("River", ["The River flows to the Sea.", "It is long."])]), label="articles")
         assert_that(out["redirects"], equal_to([("Stream", "River")]), label="redirects")
@@ -167,7 +174,7 @@ def test_build_alias_sums_counts_and_ranks():
 
 
 @pytest.mark.parametrize(("splits", "anchor_count"), [(ALL_TRAIN, 1), (ALL_TEST, 0)])
-def test_build_knowledge_entities_and_aliases(splits, anchor_count):
+def test_build_knowledge_entities_and_aliases(splits, anchor_count, spill):
     """Anchor counts come from train pages only; redirects and disambiguation pages add candidates."""
     articles = [article("Town", 1, "Town lies on the Stream.", [("Stream", "Stream")]),
                 {**article("River", 2, "River flows.", [], description="a river"),
@@ -178,7 +185,7 @@ def test_build_knowledge_entities_and_aliases(splits, anchor_count):
                 "body_links": p | "BodyLinks" >> beam.Create([]),
                 "aliases": p | "Aliases" >> beam.Create([("Stream", ("River", "a river"))]),
                 "disambiguation_aliases": p | "Dis" >> beam.Create([("Flow", "River")])}
-               | BuildKnowledge(splits, "en"))
+               | BuildKnowledge(splits, "en", spill))
         assert_that(out["examples"] | beam.Map(lambda e: (e["id"], e["split"], len(e["mentions"]), e["knowledge"])),
                     equal_to([("1-0", splits.page_split("Town"), 1, ["a river"]),
                               ("2-0", splits.page_split("River"), 0, [])]), label="examples")
@@ -193,20 +200,20 @@ def test_build_knowledge_entities_and_aliases(splits, anchor_count):
 
 
 @pytest.mark.parametrize(("splits", "anchor_count"), [(ALL_TRAIN, 1), (ALL_TEST, 0)])
-def test_lead_scope_body_links_count_as_anchors_but_give_no_example(splits, anchor_count):
+def test_lead_scope_body_links_count_as_anchors_but_give_no_example(splits, anchor_count, spill):
     """Lead scope: a link after the first heading counts in the alias table (train pages only) and in
     the link statistics, and a disambiguation page's body links add candidates; no example has them."""
     pages = [raw("Town", 1, "'''Town''' lies on the [[Sea]].\n\n== History ==\nThe [[River|old river]] flooded."),
              raw("River", 2, "The '''River''' flows."), raw("Sea", 3, "The '''Sea''' is wide."),
              raw("Mercury", 4, "'''Mercury''' may be:\n\n== Science ==\nThe [[Sea|sea]] god.\n{{Dab}}")]
     with BeamTestPipeline() as p:
-        parsed = p | beam.Create(pages) | ParsePages(PageRules(Site(), scope="lead"), frozenset({"dab"}))
+        parsed = p | beam.Create(pages) | ParsePages(PageRules(Site(), scope="lead"), frozenset({"dab"}), spill)
         articles = parsed["articles"] | ChooseDescriptions(("lead_sentence",), None, Site(), ("en",))
         links = ({"articles": articles["articles"], "disambiguations": parsed["disambiguations"],
-                  "aliases": p | "NoRedirects" >> beam.Create([])} | ResolveLinks())
+                  "aliases": p | "NoRedirects" >> beam.Create([])} | ResolveLinks(spill))
         out = ({"articles": articles["articles"], "links": links["links"], "body_links": links["body_links"],
                 "aliases": p | "NoAliases" >> beam.Create([]),
-                "disambiguation_aliases": links["disambiguation_aliases"]} | BuildKnowledge(splits, "en"))
+                "disambiguation_aliases": links["disambiguation_aliases"]} | BuildKnowledge(splits, "en", spill))
         assert_that(out["examples"] | beam.Map(lambda e: (e["id"], e["text"], [m["surface"] for m in e["mentions"]])),
                     equal_to([("1-0", "Town lies on the Sea.", ["Sea"]), ("2-0", "The River flows.", []),
                               ("3-0", "The Sea is wide.", [])]), label="examples")
@@ -262,12 +269,12 @@ def test_a_packed_row_unpacks_to_its_ids_and_record(tokenizer):
     assert unpack_row(pack_row(row.source, row.source[:0], plain)) == (row.source, row.source[:0], plain)
 
 
-def test_binarize_writes_the_groups_that_have_rows(tokenizer, tmp_path):
+def test_binarize_writes_the_groups_that_have_rows(tokenizer, tmp_path, spill):
     rules = RowRules(ALL_TRAIN, max_infills=1, max_tokens=64, plain_fraction=0.0, num_shards=2)
     with BeamTestPipeline() as p:
         out = ({"examples": p | "Examples" >> beam.Create([example("train"), example("test")]),
                 "tokenizer": p | "Tokenizer" >> beam.Create([tokenizer.to_json()])}
-               | Binarize(str(tmp_path), RunSpill(str(tmp_path / "runs"), 200), rules))
+               | Binarize(str(tmp_path), spill, rules))
         assert_that(out["counted"] | beam.Filter(lambda c: c[2] > 0), equal_to([
             ("sequences", "train", 1), ("sequences", "test", 1), ("denoising_sequences", "train", 1),
             ("denoising_sequences", "test", 1)]), label="counted")
@@ -287,12 +294,14 @@ def test_binarize_writes_the_groups_that_have_rows(tokenizer, tmp_path):
 # ---- tokenizer sample -----------------------------------------------------------------------------
 
 
-def test_tokenizer_sample_keeps_the_lowest_ranks_up_to_its_limit():
+def test_tokenizer_sample_keeps_the_lowest_ranks_up_to_its_limit(spill):
     examples = [{"id": f"{i}-0", "split": "train" if i % 4 else "test", "text": f"paragraph {i} of a town"}
                 for i in range(40)]
     whole = tokenizer_sample(examples, 1.0, 1000)
     assert sorted(whole) == sorted(e["text"] for e in examples if e["split"] == "train")
     assert tokenizer_sample(examples, 1.0, 7) == tokenizer_sample(examples[::-1], 1.0, 7) == whole[:7]
     with BeamTestPipeline() as p:
-        trained = p | beam.Create(examples) | TrainTokenizer("bpe", 300, 1.0, 7)
+        trained = p | beam.Create(examples) | TrainTokenizer("bpe", 300, 1.0, 7, spill)
         assert_that(trained, equal_to([train_tokenizer(whole[:7], "bpe", 300)]))
+        untrained = p | "NoExamples" >> beam.Create([]) | "Empty" >> TrainTokenizer("bpe", 300, 1.0, 7, spill)
+        assert_that(untrained, equal_to([train_tokenizer([], "bpe", 300)]), label="empty")

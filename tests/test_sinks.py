@@ -12,7 +12,8 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from kilm.indexed import IndexedWriter, read_indexed, write_indexed
 from kilm.records import gzip_chunks, read_jsonl_gz, sharded_name
-from pipeline.sinks import RemoveRuns, RunSpill, WriteJsonl
+from pipeline.runs import RemoveRuns, RunSpill
+from pipeline.sinks import WriteJsonl
 
 RECORDS = [{"name": f"n{i:03d}", "order": (i * 37) % 101, "text": "é" * (i % 7)} for i in range(60)]
 
@@ -57,7 +58,7 @@ def test_the_indexed_writer_streams_what_write_indexed_writes(tmp_path):
     for ext in ("bin", "idx"):
         assert (tmp_path / f"streamed.{ext}").read_bytes() == (tmp_path / f"whole.{ext}").read_bytes()
     assert [r.tolist() for r in read_indexed(tmp_path / "streamed")] == rows
-    with open(tmp_path / "bad.bin", "wb") as data, pytest.raises(ValueError, match="bad.*vocabulary of 50"):
+    with open(tmp_path / "bad.bin", "wb") as data, pytest.raises(ValueError, match=r"bad.*vocabulary of 50"):
         writer = IndexedWriter(data, vocab_size=50, name="bad", block_tokens=2)
         writer.add([1, 2, 50])
 
