@@ -177,6 +177,8 @@ def _clean_inline(wikitext: str) -> str:
 
 def _strip_tables(text: str) -> tuple[str, int]:
     """Remove ``{| ... |}`` tables (nested ones too); an unclosed table ends at its block's end."""
+    if "{|" not in text:  # a "|}" line without a table is kept: no line to find
+        return text, 0
     out, depth, last, start, unbalanced = [], 0, 0, 0, 0
     for match in _TABLE_LINE.finditer(text):
         if match.group(1) == "{|":

@@ -48,9 +48,10 @@ _HOLE_TIDY = re.compile(
     rf"|(?<=[,;:、，；])[\s{GONE}]*{GONE}[\s{GONE}]*[,;:、，；]"  # doubled punctuation: "X, , Y"
     rf"|\s*{GONE}[\s{GONE}]*(?=[,.;:!?。、，；])"  # a space before punctuation: "word , next"
     rf"|{GONE}")
-#: a run of the characters _HOLE_TIDY matches or looks around at, holding a hole: each of its matches lies
-#: within one, so it scans only those instead of every character of the paragraph
-_HOLE_RUN = re.compile(rf"[\s(（)）{_P}.!?。{GONE}]*{GONE}[\s(（)）{_P}.!?。{GONE}]*")
+#: a character _HOLE_TIDY matches or looks around at: each of its matches lies within a run of them that
+#: holds a hole (:func:`_hole_runs`), so it scans only those instead of every character of the paragraph
+_HOLE_CHAR = re.compile(rf"[\s(（)）{_P}.!?。{GONE}]")
+_HOLE_CHARS = re.compile(rf"{_HOLE_CHAR.pattern}*")
 #: every match of RESIDUE holds one of these
 _RESIDUE_MARKS = ("[[", "]]", "{{", "}}", "''", "{|", "|}")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?،。、，])")
@@ -346,35 +347,36 @@ def _assemble(segments: list[tuple[str, str | None]]) -> tuple[str, list[Mention
     out: list[str] = []
     length = 0
     mentions: list[Mention] = []
+    ends_with_space = False  # whether out[-1] ends with " " (its pieces are never empty)
+    normalize, collapse, residue = unicodedata.normalize, _WS.sub, RESIDUE.sub
     for raw, target in segments:
-        text = unicodedata.normalize("NFC", raw)
+        text = normalize("NFC", raw)
         if not text.isprintable() or "  " in text:  # every whitespace but " " is unprintable: else nothing to collapse
-            text = _WS.sub(" ", text)
-        if target is not None:
-            text = RESIDUE.sub("", text)
-        if not text:
-            continue
-        ends_with_space = bool(out) and out[-1].endswith(" ")
+            text = collapse(" ", text)
         if target is None:
-            if ends_with_space and text.startswith(" "):
+            if ends_with_space and text[:1] == " ":
                 text = text[1:]
             if text:
                 out.append(text)
                 length += len(text)
+                ends_with_space = text[-1] == " "
             continue
+        text = residue("", text)
         surface = text.strip(" ")
         if not surface:
-            if not ends_with_space and length:
+            if text and not ends_with_space and length:
                 out.append(" ")
                 length += 1
+                ends_with_space = True
             continue
-        if text.startswith(" ") and not ends_with_space and length:
+        if text[0] == " " and not ends_with_space and length:
             out.append(" ")
             length += 1
         mentions.append(Mention(length, length + len(surface), surface, target))
         out.append(surface)
         length += len(surface)
-        if text.endswith(" "):
+        ends_with_space = text[-1] == " "
+        if ends_with_space:
             out.append(" ")
             length += 1
     plain = "".join(out)
@@ -430,8 +432,21 @@ def _tidy(text: str, mentions: list[Mention]) -> tuple[str, list[Mention]]:
     """Remove the holes and what they leave behind (:data:`_HOLE_TIDY`), offsets kept exact."""
     if GONE not in text:
         return text, mentions
-    return _without(text, mentions, [hit.span() for run in _HOLE_RUN.finditer(text)
-                                     for hit in _HOLE_TIDY.finditer(text, run.start(), run.end())])
+    return _without(text, mentions, [hit.span() for start, end in _hole_runs(text)
+                                     for hit in _HOLE_TIDY.finditer(text, start, end)])
+
+
+def _hole_runs(text: str) -> Iterable[tuple[int, int]]:
+    """``(start, end)`` of each longest run of :data:`_HOLE_CHAR` characters that holds a hole, found
+    from the holes out (a regex for the runs would try every character of the paragraph as a start)."""
+    hole = text.find(GONE)
+    while hole >= 0:
+        start = hole
+        while start and _HOLE_CHAR.match(text, start - 1):
+            start -= 1
+        end = _HOLE_CHARS.match(text, hole).end()
+        yield start, end
+        hole = text.find(GONE, end)
 
 
 def parse_article(
