@@ -68,12 +68,26 @@ def gzip_chunks(lines: Iterable[bytes]) -> Iterator[bytes]:
     compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
     crc, size = 0, 0
     yield _GZIP_HEADER
-    for line in lines:
-        crc, size = zlib.crc32(line, crc), size + len(line)
-        chunk = compressor.compress(line)
+    for block in _blocks(lines):
+        crc, size = zlib.crc32(block, crc), size + len(block)
+        chunk = compressor.compress(block)
         if chunk:
             yield chunk
     yield compressor.flush() + struct.pack("<II", crc, size & 0xFFFFFFFF)
+
+
+def _blocks(lines: Iterable[bytes], block_bytes: int = 1 << 16) -> Iterator[bytes]:
+    """Lines joined into blocks of about ``block_bytes``: zlib called once a line costs more than
+    compressing does."""
+    held, size = [], 0
+    for line in lines:
+        held.append(line)
+        size += len(line)
+        if size >= block_bytes:
+            yield b"".join(held)
+            held, size = [], 0
+    if held:
+        yield b"".join(held)
 
 
 def gzip_lines(lines: Iterable[bytes]) -> bytes:
