@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import heapq
 import itertools
 import pickle
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -51,12 +52,19 @@ class RunSpill:
     buckets: int = 64
 
     def write(self, records: list[tuple]) -> str:
-        """``(sort key, payload)`` records → a new run file of them in order; returns its path."""
+        """``(sort key, payload)`` records → a new run file of them in order, pickled in blocks of
+        :data:`RUN_BLOCK`; returns its path."""
         path = FileSystems.join(self.directory, f"{uuid.uuid4().hex}.run")
+        records.sort()
         with create(path) as f:
-            for record in sorted(records):
-                pickle.dump(record, f, pickle.HIGHEST_PROTOCOL)
+            for start in range(0, len(records), RUN_BLOCK):
+                pickle.dump(records[start:start + RUN_BLOCK], f, pickle.HIGHEST_PROTOCOL)
         return path
+
+
+#: Records pickled together in a run file: one call a record cost more than the pickling; a merge
+#: holds a block of each run it reads.
+RUN_BLOCK = 256
 
 
 def read_run(path: str) -> Iterator[tuple]:
@@ -64,9 +72,10 @@ def read_run(path: str) -> Iterator[tuple]:
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
         while True:
             try:
-                yield pickle.load(f)
+                block = pickle.load(f)
             except EOFError:
                 return
+            yield from block
 
 
 def merged_runs(paths: Iterable[str]) -> Iterator[tuple]:
@@ -84,18 +93,20 @@ _RECORD_OVERHEAD = 200
 
 
 class _SpillSortedRunsFn(beam.DoFn):
-    """``(group, (sort key, payload bytes))`` → ``(group, run path)``: records are held by group until
-    ``buffer_bytes`` and then written, sorted, a run file per group; the rest at the bundle's end."""
+    """``(group, (sort key, payload bytes))`` (or what ``keyed`` makes of an element) → ``(group, run
+    path)``: records are held by group until ``buffer_bytes`` and then written, sorted, a run file per
+    group; the rest at the bundle's end."""
 
-    def __init__(self, spill: RunSpill) -> None:
+    def __init__(self, spill: RunSpill, keyed: Callable | None = None) -> None:
         self.spill = spill
+        self.keyed = keyed or (lambda element: element)
 
     def start_bundle(self):
         self._groups: dict = collections.defaultdict(list)
         self._held = 0
 
     def process(self, element):
-        group, record = element
+        group, record = self.keyed(element)
         self._groups[group].append(record)
         self._held += len(record[1]) + _RECORD_OVERHEAD
         if self._held >= self.spill.buffer_bytes:
@@ -113,10 +124,11 @@ class _SpillSortedRunsFn(beam.DoFn):
 
 
 @beam.ptransform_fn
-def SortedRuns(keyed, spill: RunSpill):
-    """``(group, (sort key, payload bytes))`` → ``(group, [run paths])``: what a group's writer merges."""
-    return (keyed
-            | "SpillSortedRuns" >> beam.ParDo(_SpillSortedRunsFn(spill))
+def SortedRuns(elements, spill: RunSpill, keyed: Callable | None = None):
+    """``(group, (sort key, payload bytes))``, or what ``keyed`` makes of an element, → ``(group, [run
+    paths])``: what a group's writer merges."""
+    return (elements
+            | "SpillSortedRuns" >> beam.ParDo(_SpillSortedRunsFn(spill, keyed))
             | "GroupRuns" >> beam.GroupByKey())
 
 
@@ -142,6 +154,7 @@ def _remove_folder(directory: str, _done: list) -> str:
 
 
 def _tagged(element: tuple, tag: int, buckets: int) -> tuple[int, tuple[tuple, bytes]]:
+    """A join's input ``(key, value)`` → its key bucket and record ``((key, tag), pickled value)``."""
     key, value = element
     return stable_bucket(key, buckets), ((key, tag), pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
 
@@ -206,9 +219,8 @@ class DiskCoGroupByKey(beam.PTransform):
     def expand(self, tagged: dict):
         tags = list(tagged)
         runs = [
-            tagged[tag]
-            | f"Tag{tag.title()}" >> beam.Map(_tagged, index, self.spill.buckets)
-            | f"Spill{tag.title()}" >> beam.ParDo(_SpillSortedRunsFn(self.spill))
+            tagged[tag] | f"Spill{tag.title()}" >> beam.ParDo(_SpillSortedRunsFn(
+                self.spill, functools.partial(_tagged, tag=index, buckets=self.spill.buckets)))
             for index, tag in enumerate(tags)
         ]
         return (runs

@@ -45,21 +45,23 @@ class _WriteMissingFn(beam.DoFn):
 
 
 class WriteGroups(beam.PTransform):
-    """``(key, (sort key, payload bytes))`` → one ``write((key, run paths))`` per key, which merges
-    the runs (:func:`merged_runs`); every expected key is written, empty ones (no runs) included. The
-    missing ones are found from the written keys (a side input), not by flattening placeholders into
-    the records. ``write`` yields ``(key, n)``; so does this transform."""
+    """``(key, (sort key, payload bytes))`` (or what ``keyed`` makes of an element) → one ``write((key, run
+    paths))`` per key, which merges the runs (:func:`merged_runs`); every expected key is written, empty ones
+    (no runs) included. The missing ones are found from the written keys (a side input), not by flattening
+    placeholders into the records. ``write`` yields ``(key, n)``; so does this transform."""
 
-    def __init__(self, write: beam.DoFn, spill: RunSpill, expected: list, *side_inputs) -> None:
+    def __init__(self, write: beam.DoFn, spill: RunSpill, expected: list, *side_inputs,
+                 keyed: Callable | None = None) -> None:
         super().__init__()
         self.write = write
         self.spill = spill
+        self.keyed = keyed
         self.expected = expected
         self.side_inputs = side_inputs
 
     def expand(self, keyed):
         written = (keyed
-                   | "SortedRuns" >> SortedRuns(self.spill)
+                   | "SortedRuns" >> SortedRuns(self.spill, self.keyed)
                    | "Write" >> beam.ParDo(self.write, *self.side_inputs))
         written_keys = beam.pvalue.AsList(written | "WrittenKeys" >> beam.Keys())
         missing = (
@@ -210,6 +212,5 @@ class WriteJsonl(beam.PTransform):
         every_file = [sharded_name(p, k, self.num_files) for p in self.prefixes for k in range(self.num_files)]
         return (
             records
-            | "KeyByFile" >> beam.Map(self._keyed_line)
-            | "WriteFiles" >> WriteGroups(_WriteJsonlFn(self.output), self.spill, every_file)
+            | "WriteFiles" >> WriteGroups(_WriteJsonlFn(self.output), self.spill, every_file, keyed=self._keyed_line)
         )
