@@ -172,6 +172,10 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         output, spill, [records.DEAD_LETTER_PREFIX], 1, lambda d: records.DEAD_LETTER_PREFIX, lambda d: d["reason"],
         lambda d: (d["file"] or "", d["offset"], d.get("title") or "", d["reason"], json.dumps(d, sort_keys=True)))
 
+    _ = ((written_examples, written_entities, written_aliases, written_dead_letters, binarized["counted"])
+         | "FlattenWritten" >> beam.Flatten()
+         | "RemoveRuns" >> RemoveRuns(spill))
+
     _ = (
         (read[STATS], parsed[STATS], described[STATS], redirects[STATS], links[STATS], knowledge[STATS],
          binarized[STATS], binarized["counted"],
@@ -181,9 +185,6 @@ def build_pipeline(pipeline: beam.Pipeline, options: KilmOptions, paths: list[st
         | "FlattenManifestParts" >> beam.Flatten()
         | "Manifest" >> WriteManifest(output, static_manifest(options, site, splits, language))
     )
-    _ = ((written_examples, written_entities, written_aliases, written_dead_letters, binarized["counted"])
-         | "FlattenWritten" >> beam.Flatten()
-         | "RemoveRuns" >> RemoveRuns(spill))
 
 
 def beam_parser() -> argparse.ArgumentParser:
