@@ -168,8 +168,9 @@ class _DecideTitleFn(CountingDoFn):
 
 
 class ParsePages(beam.PTransform):
-    """Raw pages → ``{"articles", "redirects" ((alias, target) edges), "disambiguations", DEAD_LETTER,
-    STATS}``."""
+    """Raw pages (a PCollection, or a tuple of them) → ``{"articles", "redirects" ((alias, target)
+    edges), "disambiguations", DEAD_LETTER, STATS}``. Each PCollection of pages is classified where it
+    is read, never flattened first: a flatten of pages from two stages waits whole between them."""
 
     def __init__(self, rules: PageRules, disambiguation_templates: frozenset[str], spill: RunSpill) -> None:
         super().__init__()
@@ -178,12 +179,17 @@ class ParsePages(beam.PTransform):
         self.spill = spill
 
     def expand(self, pages):
-        classified = pages | "Classify" >> beam.ParDo(_ClassifyFn(self.rules)).with_outputs(
-            _ClassifyFn.DISAMBIGUATION_TEMPLATES, DEAD_LETTER, STATS, main="pages")
+        sources = pages if isinstance(pages, tuple) else (pages,)
+        classified = [
+            source | f"Classify{k or ''}" >> beam.ParDo(_ClassifyFn(self.rules)).with_outputs(
+                _ClassifyFn.DISAMBIGUATION_TEMPLATES, DEAD_LETTER, STATS, main="pages")
+            for k, source in enumerate(sources)
+        ]
         dump_templates = beam.pvalue.AsList(
-            classified[_ClassifyFn.DISAMBIGUATION_TEMPLATES] | "DistinctTemplates" >> beam.Distinct())
+            [c[_ClassifyFn.DISAMBIGUATION_TEMPLATES] for c in classified] | "FlattenTemplates" >> beam.Flatten()
+            | "DistinctTemplates" >> beam.Distinct())
         decided = (
-            {"pages": classified.pages}
+            {"pages": tuple(c.pages for c in classified)}
             | "GroupByTitle" >> DiskCoGroupByKey(self.spill)
             | "DecideTitle" >> beam.ParDo(
                 _DecideTitleFn(self.disambiguation_templates), dump_templates
@@ -194,6 +200,7 @@ class ParsePages(beam.PTransform):
             "articles": decided[_DecideTitleFn.ARTICLES],
             "redirects": decided[_DecideTitleFn.REDIRECTS],
             "disambiguations": decided[_DecideTitleFn.DISAMBIGUATIONS],
-            DEAD_LETTER: (classified[DEAD_LETTER], decided[DEAD_LETTER]) | "FlattenDeadLetters" >> beam.Flatten(),
-            STATS: (classified[STATS], decided[STATS]) | "FlattenStats" >> beam.Flatten(),
+            DEAD_LETTER: ([c[DEAD_LETTER] for c in classified] + [decided[DEAD_LETTER]])
+            | "FlattenDeadLetters" >> beam.Flatten(),
+            STATS: [c[STATS] for c in classified] + [decided[STATS]] | "FlattenStats" >> beam.Flatten(),
         }

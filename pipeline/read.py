@@ -79,7 +79,8 @@ class _ReadDumpFn(CountingDoFn):
 
 class ReadPages(beam.PTransform):
     """File paths → ``{"pages", "errors", "inputs", DEAD_LETTER, STATS}``: raw pages spread over the
-    workers, damaged inputs, each input's size and checksum. Only the pages of files read whole are
+    workers (two PCollections: pages of ranges, pages of files read whole), damaged inputs, each input's
+    size and checksum. Only the pages of files read whole are
     shuffled to spread them: a shuffle holds every page's wikitext at once on a local runner, and the
     pages of a range of streams are spread with their range."""
 
@@ -99,7 +100,7 @@ class ReadPages(beam.PTransform):
         )
         spread = read[_ReadDumpFn.WHOLE_FILE_PAGES] | "SpreadPages" >> beam.Reshuffle()
         return {
-            "pages": (read.pages, spread) | "FlattenPages" >> beam.Flatten(),
+            "pages": (read.pages, spread),  # not flattened: see ParsePages
             "errors": read[_ReadDumpFn.ERRORS],
             "inputs": read[_ReadDumpFn.INPUTS],
             DEAD_LETTER: read[DEAD_LETTER],

@@ -208,9 +208,9 @@ class LowestRecords(beam.PTransform):
 
 class DiskCoGroupByKey(beam.PTransform):
     """``{tag: (key, value)}`` → ``(key, {tag: [values]})`` as ``beam.CoGroupByKey`` gives, string keys,
-    the values waiting in sorted runs (pickled) instead of in the runner: each input spills its own
-    runs (so it fuses with the step that made it), only run paths are grouped, by key bucket, and
-    each bucket's runs are merged into groups."""
+    the values waiting in sorted runs (pickled) instead of in the runner: each input (a tag's input may
+    be a tuple of PCollections) spills its own runs, so it fuses with the step that made it; only run
+    paths are grouped, by key bucket, and each bucket's runs are merged into groups."""
 
     def __init__(self, spill: RunSpill) -> None:
         super().__init__()
@@ -219,9 +219,10 @@ class DiskCoGroupByKey(beam.PTransform):
     def expand(self, tagged: dict):
         tags = list(tagged)
         runs = [
-            tagged[tag] | f"Spill{tag.title()}" >> beam.ParDo(_SpillSortedRunsFn(
+            source | f"Spill{tag.title()}{k or ''}" >> beam.ParDo(_SpillSortedRunsFn(
                 self.spill, functools.partial(_tagged, tag=index, buckets=self.spill.buckets)))
             for index, tag in enumerate(tags)
+            for k, source in enumerate(tagged[tag] if isinstance(tagged[tag], tuple) else (tagged[tag],))
         ]
         return (runs
                 | "FlattenRuns" >> beam.Flatten()

@@ -49,3 +49,13 @@ def test_lowest_records_in_order_and_an_empty_list_for_none(tmp_path):
         nothing = p | "NoRecords" >> beam.Create([]) | "NoneLowest" >> LowestRecords(spill, 9)
         assert_that(nothing, equal_to([[]]), label="empty")
     assert list((tmp_path / "runs").iterdir()) == []
+
+
+def test_a_tag_fed_by_several_pcollections_joins_them_all(tmp_path):
+    spill = RunSpill(str(tmp_path / "runs"), buffer_bytes=100, buckets=2)
+    with BeamTestPipeline() as p:
+        ranges = p | "Ranges" >> beam.Create([("x", 1), ("y", 2)])
+        whole = p | "Whole" >> beam.Create([("x", 3)])
+        other = p | "Other" >> beam.Create([("y", "c")])
+        joined = {"pages": (ranges, whole), "other": other} | DiskCoGroupByKey(spill)
+        assert_that(joined, equal_to([("x", {"pages": [1, 3], "other": []}), ("y", {"pages": [2], "other": ["c"]})]))
