@@ -55,7 +55,7 @@ class IndexedWriter:
     def write_index(self, index: BinaryIO) -> int:
         """Writes the rows still held, then the ``.idx`` of all rows added; returns their number."""
         self._flush()
-        sizes = np.frombuffer(self.sizes, dtype=np.int32) if self.sizes else np.zeros(0, dtype=np.int32)
+        sizes = np.frombuffer(self.sizes, dtype=np.int32)
         pointers = np.zeros(len(sizes), dtype=np.int64)
         if len(sizes) > 1:
             np.cumsum(sizes[:-1].astype(np.int64) * self.dtype.itemsize, out=pointers[1:])

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystem import BeamIOError, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
@@ -43,13 +43,12 @@ class RunSpill:
 
     directory: str
     buffer_bytes: int
+    #: Key buckets of a :class:`DiskCoGroupByKey`: the groups its merges run in parallel as.
+    buckets: int = 64
 
     @classmethod
     def under(cls, output: str, buffer_mb: int) -> RunSpill:
         return cls(FileSystems.join(output, RUNS_FOLDER), buffer_mb << 20)
-
-    #: Key buckets of a :class:`DiskCoGroupByKey`: the groups its merges run in parallel as.
-    buckets: int = 64
 
     def write(self, records: list[tuple]) -> str:
         """``(sort key, payload)`` records → a new run file of them in order, pickled in blocks of
@@ -146,7 +145,7 @@ class RemoveRuns(beam.PTransform):
 
 
 def _remove_folder(directory: str, _done: list) -> str:
-    with contextlib.suppress(Exception):  # Beam raises BeamIOError when nothing matches
+    with contextlib.suppress(BeamIOError):  # nothing left to match
         remove([m.path for m in FileSystems.match([FileSystems.join(directory, "*")])[0].metadata_list])
     if FileSystems.exists(directory):
         remove([directory])
